@@ -1,0 +1,46 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Release builds of the numeric code drop bounds checks in inner loops; debug keeps them.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "spadepaint",
+    products: [
+        .executable(name: "spadepaint", targets: ["SpadePaintCLI"]),
+        .library(name: "SpadeModel", targets: ["SpadeModel"]),
+        .library(name: "SpadeImaging", targets: ["SpadeImaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
+
+        // The one model module: tensors, ops with gradients, SPADE networks, losses,
+        // optimizer, checkpoints, inference engine.
+        .target(name: "SpadeModel", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        // Image files and resizing.
+        .target(name: "SpadeImaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: fastMath),
+        // The terminal painter (ncurses front, background synthesis, sixel/half-block display).
+        .target(name: "SpadePainter", dependencies: ["SpadeModel", "SpadeImaging", "CNCurses", "CSixel"],
+                swiftSettings: fastMath),
+        // Training, datasets, batch rendering.
+        .target(name: "SpadeTrainer", dependencies: ["SpadeModel", "SpadeImaging"], swiftSettings: fastMath),
+        .executableTarget(
+            name: "SpadePaintCLI",
+            dependencies: [
+                "SpadeModel", "SpadeImaging", "SpadePainter", "SpadeTrainer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastMath),
+
+        .testTarget(name: "SpadeModelTests", dependencies: ["SpadeModel"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SpadeImagingTests", dependencies: ["SpadeImaging"]),
+    ]
+)

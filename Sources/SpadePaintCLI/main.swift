@@ -1,0 +1,15 @@
+import ArgumentParser
+import SpadeModel
+
+/// The `spadepaint` command: painting is the default subcommand; training, rendering,
+/// evaluation and benchmarks are siblings that share the model module.
+struct SpadePaint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spadepaint",
+        abstract: "Paint landscapes as class regions in a terminal and watch a SPADE generator turn them into pictures.",
+        version: SpadeModelVersion.string,
+        subcommands: [Bench.self]
+    )
+}
+
+SpadePaint.main()
