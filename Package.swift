@@ -32,15 +32,20 @@ let package = Package(
                 swiftSettings: fastMath),
         // Training, datasets, batch rendering.
         .target(name: "SpadeTrainer", dependencies: ["SpadeModel", "SpadeImaging"], swiftSettings: fastMath),
+        // The landscape world: procedural paired label maps and pictures.
+        .target(name: "SpadeWorld", dependencies: ["SpadeImaging"], swiftSettings: fastMath),
         .executableTarget(
             name: "SpadePaintCLI",
             dependencies: [
-                "SpadeModel", "SpadeImaging", "SpadePainter", "SpadeTrainer",
+                "SpadeModel", "SpadeImaging", "SpadePainter", "SpadeTrainer", "SpadeWorld",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),
 
         .testTarget(name: "SpadeModelTests", dependencies: ["SpadeModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpadeImagingTests", dependencies: ["SpadeImaging"]),
+        .testTarget(name: "SpadeWorldTests", dependencies: ["SpadeWorld"]),
+        .testTarget(name: "SpadePainterTests", dependencies: ["SpadePainter"]),
+        .testTarget(name: "SpadeTrainerTests", dependencies: ["SpadeTrainer"]),
     ]
 )
