@@ -46,8 +46,8 @@ final class AtomicFileTests: XCTestCase {
 
     func testRelativePathWritesIntoTheCurrentDirectory() throws {
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(directory))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         try AtomicFile.write([7] as [UInt8], to: "relative.bin")
         XCTAssertEqual(try contents("\(directory!)/relative.bin"), [7])
     }

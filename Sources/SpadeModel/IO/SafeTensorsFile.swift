@@ -15,8 +15,9 @@ import Darwin
 /// checkpoint costs one copy from the page cache and no mapping that could fault later.
 ///
 /// The file stays open until this object is released; if it is atomically replaced meanwhile,
-/// reads keep seeing the file that was opened.
-public final class SafeTensorsFile {
+/// reads keep seeing the file that was opened. Immutable after opening and read with pread, so one
+/// instance can be shared between threads.
+public final class SafeTensorsFile: @unchecked Sendable {
     /// The path as given to `open`, used in error messages.
     public let path: String
     /// Tensor names in header order (the order they were written).
@@ -140,25 +141,24 @@ public final class SafeTensorsFile {
 
     // MARK: - Reading data
 
-    /// Reads a tensor whose file representation is exactly `[T]` in little-endian order.
-    private func readDirect<T: FixedWidthInteger>(_ info: SafeTensorInfo, as type: T.Type) throws -> [T] {
-        let count = info.dataOffsets.count / MemoryLayout<T>.size
+    /// Reads a tensor whose file representation is exactly `[T]` in little-endian order, straight
+    /// into the result array (no intermediate copy).
+    private func readDirect<T>(_ info: SafeTensorInfo, as type: T.Type) throws -> [T] {
+        let count = info.dataOffsets.count / MemoryLayout<T>.stride
         let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             try reader.read(into: UnsafeMutableRawBufferPointer(buffer), at: dataStart + info.dataOffsets.lowerBound, file: path)
             initialized = count
         }
-        return T.self == UInt8.self || 1.littleEndian == 1 ? values : values.map { T(littleEndian: $0) }
-    }
-
-    private func readDirect(_ info: SafeTensorInfo, as type: Float.Type) throws -> [Float] {
-        let bits = try readDirect(info, as: UInt32.self)
-        // Same layout on little-endian machines: reinterpret instead of converting element by element.
-        return bits.withUnsafeBytes { raw in
-            [Float](unsafeUninitializedCapacity: bits.count) { buffer, initialized in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
-                initialized = bits.count
-            }
+        #if _endian(big)
+        var swapped = values
+        swapped.withUnsafeMutableBytes { raw in
+            let size = MemoryLayout<T>.size
+            for start in stride(from: 0, to: raw.count, by: size) { raw[start..<(start + size)].reverse() }
         }
+        return swapped
+        #else
+        return values
+        #endif
     }
 
     /// Reads the tensor in chunks of raw bytes and decodes each chunk into the result, so a
@@ -317,7 +317,7 @@ extension SafeTensorsFile {
 }
 
 /// A read-only file descriptor read with pread, so concurrent readers of one file need no locking.
-final class SafeTensorsPositionedReader {
+final class SafeTensorsPositionedReader: @unchecked Sendable {
     let size: Int
     private let descriptor: Int32
     private let path: String

@@ -7,7 +7,7 @@ import Foundation
 /// so the data buffer starts 8-byte aligned, as Python's `safetensors` does; tensors follow each
 /// other without gaps because the format forbids holes in the buffer. For tensors added in the
 /// order Python's writer uses (alignment descending, then name) the bytes are identical to its output.
-public struct SafeTensorsWriter {
+public struct SafeTensorsWriter: Sendable {
     private enum Values {
         case floats([Float])
         case int64s([Int64])
