@@ -22,11 +22,15 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
 
+        // The setjmp/longjmp trampolines for libpng and libjpeg errors, which Swift cannot catch.
+        .target(name: "CImagingGlue", dependencies: ["CPNG", "CJPEG"],
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
         // The one model module: tensors, ops with gradients, SPADE networks, losses,
         // optimizer, checkpoints, inference engine.
         .target(name: "SpadeModel", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // Image files and resizing.
-        .target(name: "SpadeImaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: fastMath),
+        .target(name: "SpadeImaging", dependencies: ["CImagingGlue"], swiftSettings: fastMath),
         // The terminal painter (ncurses front, background synthesis, sixel/half-block display).
         .target(name: "SpadePainter", dependencies: ["SpadeModel", "SpadeImaging", "CNCurses", "CSixel"],
                 swiftSettings: fastMath),
