@@ -125,3 +125,54 @@ final class PaletteTests: XCTestCase {
                        URL(fileURLWithPath: dir).resolvingSymlinksInPath().path)
     }
 }
+
+final class ShippedPaletteTests: XCTestCase {
+    func testEveryShippedPaletteParses() throws {
+        let names = Palette.availableNames()
+        for expected in ["landscape", "ade20k", "cityscapes", "coco-stuff"] { XCTAssertTrue(names.contains(expected), expected) }
+        for name in names { XCTAssertNoThrow(try Palette.load(named: name), name) }
+    }
+
+    func testADE20KLayout() throws {
+        let ade = try Palette.load(named: "ade20k")
+        XCTAssertEqual(ade.count, 151)
+        XCTAssertEqual(ade.names[0], "other")
+        XCTAssertEqual(ade.colours[0], RGBColour(0, 0, 0))
+        XCTAssertEqual(ade.names[1], "wall")
+        XCTAssertEqual(ade.colours[1], RGBColour(120, 120, 120))
+        XCTAssertEqual(ade.names[3], "sky")
+        XCTAssertEqual(ade.colours[3], RGBColour(6, 230, 230))
+        XCTAssertEqual(ade.names[17], "mountain")
+        XCTAssertEqual(ade.names[150], "flag")
+        XCTAssertEqual(ade.colours[150], RGBColour(92, 0, 255))
+        XCTAssertEqual(ade.background, 0)
+        // The one shared colour of color150: road (7) and skyscraper (49) map to road.
+        XCTAssertEqual(ade.colours[7], ade.colours[49])
+        XCTAssertEqual(ade.index(of: ade.colours[49]), 7)
+    }
+
+    func testCityscapesLayout() throws {
+        let city = try Palette.load(named: "cityscapes")
+        XCTAssertEqual(city.count, 34)
+        XCTAssertEqual(city.names[7], "road")
+        XCTAssertEqual(city.colours[7], RGBColour(128, 64, 128))
+        XCTAssertEqual(city.names[23], "sky")
+        XCTAssertEqual(city.colours[23], RGBColour(70, 130, 180))
+        XCTAssertEqual(city.names[33], "bicycle")
+        XCTAssertEqual(city.index(of: RGBColour(0, 0, 0)), 0)
+    }
+
+    func testCOCOStuffLayout() throws {
+        let coco = try Palette.load(named: "coco-stuff")
+        XCTAssertEqual(coco.count, 182)
+        XCTAssertEqual(coco.dontcare, 255)
+        XCTAssertEqual(coco.names[0], "person")
+        XCTAssertEqual(coco.names[11], "street sign")
+        XCTAssertEqual(coco.names[91], "banner")
+        XCTAssertEqual(coco.names[156], "sky-other")
+        XCTAssertEqual(coco.names[181], "wood")
+        XCTAssertEqual(coco.background, 156)
+        XCTAssertEqual(Set(coco.colours).count, 182)
+        XCTAssertEqual(coco.colours[15], RGBColour(192, 128, 128))  // VOC colormap entry 15
+    }
+}
