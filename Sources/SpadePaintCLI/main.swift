@@ -8,7 +8,8 @@ struct SpadePaint: ParsableCommand {
         commandName: "spadepaint",
         abstract: "Paint landscapes as class regions in a terminal and watch a SPADE generator turn them into pictures.",
         version: SpadeModelVersion.string,
-        subcommands: [Bench.self]
+        subcommands: [Paint.self, Bench.self],
+        defaultSubcommand: Paint.self
     )
 }
 

@@ -65,20 +65,4 @@ public struct LabelCanvas: Equatable {
         }
         return out
     }
-
-    /// Nearest-neighbour resize of any label grid onto this canvas size (how a LABELS.png of
-    /// any size is brought onto the canvas). Sample positions are pixel centres.
-    public static func resizedNearest(_ src: [UInt8], width sw: Int, height sh: Int,
-                                      toWidth dw: Int, height dh: Int) -> LabelCanvas {
-        precondition(src.count == sw * sh && sw > 0 && sh > 0)
-        var out = [UInt8](repeating: 0, count: dw * dh)
-        for y in 0..<dh {
-            let sy = min(sh - 1, (2 * y + 1) * sh / (2 * dh))
-            for x in 0..<dw {
-                let sx = min(sw - 1, (2 * x + 1) * sw / (2 * dw))
-                out[y * dw + x] = src[sy * sw + sx]
-            }
-        }
-        return LabelCanvas(width: dw, height: dh, labels: out)
-    }
 }

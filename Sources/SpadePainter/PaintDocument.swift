@@ -144,6 +144,10 @@ public final class PaintDocument {
         return rows
     }
 
+    public func markRowChanged(_ y: Int) {
+        if y >= 0 && y < changedRows.count { changedRows[y] = true }
+    }
+
     public func markAllRowsChanged() {
         for y in 0..<changedRows.count { changedRows[y] = true }
     }

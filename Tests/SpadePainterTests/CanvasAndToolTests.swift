@@ -34,21 +34,6 @@ final class CanvasTests: XCTestCase {
         XCTAssertEqual(c.upsampled(by: 2), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
         XCTAssertEqual(c.upsampled(by: 1), [1, 2, 3, 4])
     }
-
-    func testNearestResizeDownAndUp() {
-        // 4x4 quadrants -> 2x2 picks one pixel of each quadrant.
-        let src: [UInt8] = [1, 1, 2, 2,
-                            1, 1, 2, 2,
-                            3, 3, 4, 4,
-                            3, 3, 4, 4]
-        XCTAssertEqual(LabelCanvas.resizedNearest(src, width: 4, height: 4, toWidth: 2, height: 2).labels, [1, 2, 3, 4])
-        // 2x1 -> 4x2 repeats.
-        XCTAssertEqual(LabelCanvas.resizedNearest([5, 6], width: 2, height: 1, toWidth: 4, height: 2).labels,
-                       [5, 5, 6, 6, 5, 5, 6, 6])
-        // Non-integer ratio keeps every output value one of the inputs (never a blend).
-        let odd = LabelCanvas.resizedNearest([1, 2, 3, 4, 5, 6, 7], width: 7, height: 1, toWidth: 3, height: 1)
-        XCTAssertEqual(odd.labels, [2, 4, 6])
-    }
 }
 
 final class BrushTipTests: XCTestCase {
