@@ -57,12 +57,16 @@ public enum PhotoFilter: String, Sendable, CaseIterable {
     /// PyTorch `F.interpolate(mode='area')` (adaptive average pooling): each output pixel is the mean of the
     /// source block `floor(i·in/out) ..< ceil((i+1)·in/out)`; a box filter for downscaling.
     case area
+    /// Pillow's `Image.BICUBIC` (a = −0.5, support widened when downscaling, so it antialiases), bit-exact:
+    /// the reference data loader resizes photos with it.
+    case bicubic
 }
 
 /// Resizes an RGB picture; results are computed in Float and rounded to the nearest 8-bit value.
 public func resize(_ image: RGBImage, width: Int, height: Int, filter: PhotoFilter) -> RGBImage {
     precondition(width > 0 && height > 0, "resize target must be positive, got \(width)×\(height)")
     if image.width == width && image.height == height { return image }
+    if filter == .bicubic { return resizePillow(image, width: width, height: height, kernel: .bicubic) }
     let values = image.pixels.map(Float.init)
     let resized: [Float]
     switch filter {
@@ -70,6 +74,8 @@ public func resize(_ image: RGBImage, width: Int, height: Int, filter: PhotoFilt
         resized = resizeBilinear(values, width: image.width, height: image.height, channels: 3, toWidth: width, toHeight: height)
     case .area:
         resized = resizeArea(values, width: image.width, height: image.height, channels: 3, toWidth: width, toHeight: height)
+    case .bicubic:
+        preconditionFailure("handled above")
     }
     return RGBImage(width: width, height: height, pixels: resized.map { UInt8(min(max($0.rounded(), 0), 255)) })
 }
