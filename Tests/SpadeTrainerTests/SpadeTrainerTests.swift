@@ -31,7 +31,7 @@ final class DatasetLayoutTests: XCTestCase {
         LabelMap(width: w, height: h, labels: (0..<(w * h)).map { values[$0 % values.count] })
     }
 
-    let encoding = LabelEncoding(labelNC: 4, containDontcare: true, useInstance: false)
+    let encoding = SPADEConfig(labelNC: 4, containDontcareLabel: true, noInstance: true)
     let geometry = Preprocessing(mode: .resizeAndCrop, loadSize: 20, cropSize: 16)
 
     func testPairsLayoutReportsEveryProblemWithFileNames() throws {
@@ -46,7 +46,7 @@ final class DatasetLayoutTests: XCTestCase {
         try Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).write(to: URL(fileURLWithPath: try path("images/broken.png")))
         try writeLabelPNG(labels(24, 24, values: [0]), to: try path("labels/broken.png"), palette: nil)
 
-        let data = try PairedDataset(root: root, encoding: encoding, preprocessing: geometry, palette: nil)
+        let data = try PairedDataset(root: root, config: encoding, preprocessing: geometry, palette: nil)
         XCTAssertEqual(data.format, .pairs)
         XCTAssertEqual(data.count, 6)
         let problems = data.validate()
@@ -67,16 +67,17 @@ final class DatasetLayoutTests: XCTestCase {
         try writeLabelPNG(labels(20, 20, values: [0, 150, 7]), to: try path("ADEChallengeData2016/annotations/training/ADE_train_1.png"), palette: nil)
         try writeJPEG(photo(20, 20), to: try path("ADEChallengeData2016/images/validation/ADE_val_1.jpg"))
         try writeLabelPNG(labels(20, 20, values: [3]), to: try path("ADEChallengeData2016/annotations/validation/ADE_val_1.png"), palette: nil)
-        let ade = LabelEncoding(labelNC: 150, containDontcare: true, useInstance: false)
-        let data = try PairedDataset(root: root, encoding: ade, preprocessing: geometry, palette: nil)
+        let ade = SPADEConfig.ade20k
+        let data = try PairedDataset(root: root, config: ade, preprocessing: geometry, palette: nil)
         XCTAssertEqual(data.format, .ade20k)
         XCTAssertEqual(data.pairs.map(\.name), ["ADE_train_1"])
         XCTAssertTrue(data.validate().isEmpty)
-        let val = try PairedDataset(root: root, split: "val", encoding: ade, preprocessing: geometry, palette: nil)
+        let val = try PairedDataset(root: root, split: "val", config: ade, preprocessing: geometry, palette: nil)
         XCTAssertEqual(val.pairs.map(\.name), ["ADE_val_1"])
-        // Raw value 150 is channel 150 (no shift), as the reference feeds ADE20K.
-        XCTAssertEqual(ade.channel(of: 150), 150)
-        XCTAssertEqual(ade.channels, 151)
+        // Raw value 150 is a valid channel (no shift), as the reference feeds ADE20K.
+        XCTAssertTrue(ade.accepts(label: 150))
+        XCTAssertFalse(ade.accepts(label: 151))
+        XCTAssertEqual(ade.semanticNC, 151)
     }
 
     func testCityscapesLayoutWithInstanceEdges() throws {
@@ -85,8 +86,8 @@ final class DatasetLayoutTests: XCTestCase {
         var ids = LabelMap(width: 16, height: 8, fill: 1)
         for y in 0..<8 { for x in 8..<16 { ids.labels[y * 16 + x] = 2 } }
         try writeLabelPNG(ids, to: try path("gtFine/train/aachen/aachen_000000_000019_gtFine_instanceIds.png"), palette: nil)
-        let city = LabelEncoding(labelNC: 35, containDontcare: false, useInstance: true)
-        let data = try PairedDataset(root: root, encoding: city, preprocessing: Preprocessing(mode: .fixed, loadSize: 16, cropSize: 16, aspectRatio: 2, flip: false), palette: nil)
+        let city = SPADEConfig.cityscapes
+        let data = try PairedDataset(root: root, config: city, preprocessing: Preprocessing(mode: .fixed, loadSize: 16, cropSize: 16, aspectRatio: 2, flip: false), palette: nil)
         XCTAssertEqual(data.format, .cityscapes)
         XCTAssertNotNil(data.pairs.first?.instance)
         XCTAssertTrue(data.validate().isEmpty)
@@ -104,8 +105,8 @@ final class DatasetLayoutTests: XCTestCase {
     func testCOCOStuffLayoutMapsUnlabelledToDontcare() throws {
         try writeJPEG(photo(16, 16), to: try path("train2017/000000000009.jpg"))
         try writeLabelPNG(labels(16, 16, values: [255, 181, 0]), to: try path("stuffthingmaps_trainval2017/train2017/000000000009.png"), palette: nil)
-        let coco = LabelEncoding(labelNC: 182, containDontcare: true, useInstance: true)
-        let data = try PairedDataset(root: root, encoding: coco, preprocessing: Preprocessing(mode: .resizeAndCrop, loadSize: 16, cropSize: 16, flip: false), palette: nil)
+        let coco = SPADEConfig.cocoStuff
+        let data = try PairedDataset(root: root, config: coco, preprocessing: Preprocessing(mode: .resizeAndCrop, loadSize: 16, cropSize: 16, flip: false), palette: nil)
         XCTAssertEqual(data.format, .cocostuff)
         XCTAssertTrue(data.validate().isEmpty)
         let batch = try BatchLoader(dataset: data, batchSize: 1, seed: 1, training: false).next()
@@ -124,7 +125,7 @@ final class DatasetLayoutTests: XCTestCase {
             try writePNG(photo(20, 20, seed: UInt8(i)), to: try path("images/p\(i).png"))
             try writeLabelPNG(labels(20, 20, values: [UInt8(i % 4), 1]), to: try path("labels/p\(i).png"), palette: nil)
         }
-        return try PairedDataset(root: root, encoding: encoding, preprocessing: geometry, palette: nil)
+        return try PairedDataset(root: root, config: encoding, preprocessing: geometry, palette: nil)
     }
 
     func testLoaderIsDeterministicAndResumable() throws {
@@ -149,7 +150,7 @@ final class DatasetLayoutTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(batch.images.data.min()!, -1)
         let plane = 16 * 16
         for i in 0..<plane {
-            let sum = (0..<encoding.channels).reduce(Float(0)) { $0 + batch.semantics.data[$1 * plane + i] }
+            let sum = (0..<encoding.semanticNC).reduce(Float(0)) { $0 + batch.semantics.data[$1 * plane + i] }
             XCTAssertEqual(sum, 1)
         }
     }

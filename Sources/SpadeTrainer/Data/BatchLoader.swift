@@ -91,7 +91,6 @@ public final class BatchLoader: @unchecked Sendable {
         let start = position.iteration * batchSize
         let members = (start..<min(start + batchSize, order.count)).map { order[$0] }
         let (w, h) = dataset.preprocessing.outputSize
-        var semantics = Tensor(shape: [members.count, dataset.encoding.channels, h, w])
         var images = Tensor(shape: [members.count, 3, h, w])
         var samples = [Result<Sample, Error>?](repeating: nil, count: members.count)
         let lock = NSLock()
@@ -102,15 +101,18 @@ public final class BatchLoader: @unchecked Sendable {
             lock.lock(); samples[k] = result; lock.unlock()
         }
         var labels: [[UInt8]] = []
+        var instances: [[Int]] = []
         for (k, result) in samples.enumerated() {
             let sample = try result!.get()
-            dataset.encoding.encode(labels: sample.labels, instances: sample.instances, width: w, height: h,
-                                    into: &semantics, index: k)
+            if let ids = sample.instances { instances.append(ids) }
             images.withMutablePointer { p in
                 sample.image.withPointer { s in (p + k * 3 * w * h).update(from: s, count: 3 * w * h) }
             }
             labels.append(sample.labels)
         }
+        let semantics = try LabelEncoding.oneHot(batch: labels, height: h, width: w, config: dataset.config,
+                                                 instances: instances.count == labels.count ? instances : nil,
+                                                 source: members.map { dataset.pairs[$0].label }.joined(separator: ", "))
         return TrainingBatch(epoch: position.epoch, iteration: position.iteration, semantics: semantics, images: images,
                              labels: labels, names: members.map { dataset.pairs[$0].name })
     }

@@ -17,7 +17,14 @@ public struct Sample {
     public var image: Tensor
     /// H × W raw label values (validated).
     public var labels: [UInt8]
-    public var instances: [Int32]?
+    public var instances: [Int]?
+}
+
+extension SPADEConfig {
+    /// Whether a raw label value has a channel: a class index, or 255 when the model has a don't-care channel.
+    public func accepts(label value: UInt8) -> Bool {
+        Int(value) < labelChannels || (containDontcareLabel && value == 255)
+    }
 }
 
 /// A dataset of photo/label pairs in one of the known layouts, with the preprocessing the model needs.
@@ -25,16 +32,17 @@ public final class PairedDataset: @unchecked Sendable {
     public let root: String
     public let format: DatasetFormat
     public private(set) var pairs: [DatasetPair]
-    public let encoding: LabelEncoding
+    /// The model the data feeds: its label channels decide which label values are valid.
+    public let config: SPADEConfig
     public let preprocessing: Preprocessing
     /// Used to read colour label PNGs; index and gray PNGs are read as they are.
     public let palette: Palette?
 
-    public init(root: String, format: DatasetFormat = .auto, split: String = "train", encoding: LabelEncoding,
+    public init(root: String, format: DatasetFormat = .auto, split: String = "train", config: SPADEConfig,
                 preprocessing: Preprocessing, palette: Palette?) throws {
         (self.format, self.pairs) = try DatasetLayout.discover(root, format: format, split: split)
         self.root = root
-        self.encoding = encoding
+        self.config = config
         self.preprocessing = preprocessing
         self.palette = palette
     }
@@ -83,15 +91,15 @@ public final class PairedDataset: @unchecked Sendable {
             if let (w, h) = imageSize, (w, h) != (labels.width, labels.height) {
                 report(pair.label, "label map is \(labels.width)×\(labels.height) but its photo is \(w)×\(h)")
             }
-            if let bad = labels.labels.firstIndex(where: { encoding.channel(of: Int($0)) == nil }) {
+            if let bad = labels.labels.firstIndex(where: { !config.accepts(label: $0) }) {
                 let value = labels.labels[bad]
                 report(pair.label, "label value \(value) at (x \(bad % labels.width), y \(bad / labels.width)) is outside the " +
-                       "\(encoding.semanticChannels) classes of the model" + (encoding.containDontcare ? " (and is not the dontcare value 255)" : ""))
+                       "\(config.labelChannels) classes of the model" + (config.containDontcareLabel ? " (and is not the dontcare value 255)" : ""))
             }
         } catch {
             report(pair.label, "unreadable label map: \(error)")
         }
-        if encoding.useInstance, let instance = pair.instance {
+        if !config.noInstance, let instance = pair.instance {
             do { _ = try readInstanceMap(instance) } catch { report(instance, "unreadable instance map: \(error)") }
         }
         return out
@@ -105,7 +113,7 @@ public final class PairedDataset: @unchecked Sendable {
         guard photo.width == labelMap.width && photo.height == labelMap.height else {
             throw DatasetLayoutError(description: "\(pair.label): label map is \(labelMap.width)×\(labelMap.height) but its photo is \(photo.width)×\(photo.height)")
         }
-        if let bad = labelMap.labels.first(where: { encoding.channel(of: Int($0)) == nil }) {
+        if let bad = labelMap.labels.first(where: { !config.accepts(label: $0) }) {
             throw DatasetLayoutError(description: "\(pair.label): label value \(bad) is outside the model's classes")
         }
         let w = photo.width, h = photo.height
@@ -120,15 +128,15 @@ public final class PairedDataset: @unchecked Sendable {
         let image = preprocessing.transform(planes, choice: choice, nearest: false)
         let labelPlane = Tensor(shape: [1, h, w], data: labelMap.labels.map { Float($0) })
         let labels = preprocessing.transform(labelPlane, choice: choice, nearest: true).data.map { UInt8($0) }
-        var instances: [Int32]?
-        if encoding.useInstance {
+        var instances: [Int]?
+        if !config.noInstance {
             if let path = pair.instance {
                 let map = try readInstanceMap(path)
                 let plane = Tensor(shape: [1, map.height, map.width], data: map.ids.map { Float($0) })
-                instances = preprocessing.transform(plane, choice: choice, nearest: true).data.map { Int32($0) }
+                instances = preprocessing.transform(plane, choice: choice, nearest: true).data.map { Int($0) }
             } else {
                 // Without an instance map the label map stands in (edges between classes), as COCO's maps are built.
-                instances = labels.map { Int32($0) }
+                instances = labels.map { Int($0) }
             }
         }
         return Sample(image: image, labels: labels, instances: instances)
