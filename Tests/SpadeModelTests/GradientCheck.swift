@@ -71,7 +71,7 @@ func assertClose(_ ours: [Float], _ reference: [Double], _ what: String, toleran
     XCTAssertLessThanOrEqual(worst, tolerance,
                              "\(what): worst error \(worst) at \(at) (ours \(ours.isEmpty ? 0 : ours[at]), reference \(reference.isEmpty ? 0 : reference[at]))",
                              file: file, line: line)
-    MeasuredErrors.record("value", what, worst)
+    MeasuredErrors.record(what.hasPrefix("PyTorch") ? "PyTorch" : "forward", what, worst)
 }
 
 func assertClose(_ ours: Tensor, _ reference: [Double], _ what: String, tolerance: Double = 1e-5,
