@@ -169,6 +169,13 @@ func decode(_ bytes: [UInt8], name: String, maxPixels: Int) throws -> DecodedIma
 }
 
 /// Reads only the header of the PNG or JPEG file at `path`: format, size, layout, bit depth.
+/// Reads the first 256 KiB, and the whole file only when its header reaches further (large EXIF/ICC blocks).
 public func readImageInfo(_ path: String) throws -> ImageInfo {
-    try readInfo(FileIO.read(path), name: path).0
+    let prefixSize = 256 << 10
+    let prefix = try FileIO.read(path, limit: prefixSize)
+    do {
+        return try readInfo(prefix, name: path).0
+    } catch ImagingError.truncated where prefix.count == prefixSize {
+        return try readInfo(FileIO.read(path), name: path).0
+    }
 }

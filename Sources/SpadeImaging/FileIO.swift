@@ -2,8 +2,8 @@ import Glibc
 
 /// Whole-file reads and atomic writes with errno-based messages that name the file.
 public enum FileIO {
-    /// The complete contents of `path`.
-    public static func read(_ path: String) throws -> [UInt8] {
+    /// The contents of `path`: all of it, or its first `limit` bytes.
+    public static func read(_ path: String, limit: Int = .max) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ImagingError.unreadable(path: path, reason: errnoText()) }
         defer { close(descriptor) }
@@ -14,10 +14,11 @@ public enum FileIO {
         }
         // Read until end of file rather than trusting st_size (pipes, files that grow while read).
         var bytes = [UInt8]()
-        bytes.reserveCapacity(max(Int(status.st_size), 0))
+        bytes.reserveCapacity(min(max(Int(status.st_size), 0), limit))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, wanted) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ImagingError.unreadable(path: path, reason: errnoText())

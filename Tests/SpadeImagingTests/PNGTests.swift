@@ -151,6 +151,21 @@ final class PNGTests: XCTestCase {
         }
     }
 
+    func testInterlacedPNGs() throws {
+        // Odd sizes leave some Adam7 passes empty; every layout must still come back pixel for pixel.
+        for (width, height) in [(11, 7), (1, 1), (3, 9)] {
+            let rgb = (0..<(width * height * 3)).map { ($0 * 29) % 256 }
+            let png = makePNG(width: width, height: height, colorType: 2, bitDepth: 8, samples: rgb, interlaced: true)
+            XCTAssertEqual(try decodeRGB(png, name: "i.png").pixels, rgb.map(UInt8.init), "\(width)×\(height)")
+            let gray2 = (0..<(width * height)).map { $0 % 4 }
+            let packed = makePNG(width: width, height: height, colorType: 0, bitDepth: 2, samples: gray2, interlaced: true)
+            XCTAssertEqual(try decodeLabelMap(packed, name: "i2.png", palette: nil).labels, gray2.map(UInt8.init))
+            let gray16 = (0..<(width * height)).map { $0 * 3 }
+            let deep = makePNG(width: width, height: height, colorType: 0, bitDepth: 16, samples: gray16, interlaced: true)
+            XCTAssertEqual(try decodeLabelMap(deep, name: "i16.png", palette: nil).labels, gray16.map(UInt8.init))
+        }
+    }
+
     func testPaletteIndexBeyondPLTEIsAnError() throws {
         let png = makePNG(width: 2, height: 1, colorType: 3, bitDepth: 8, samples: [0, 5], palette: [RGBColour(1, 1, 1)])
         let error = assertImagingError(try decodeRGB(png, name: "short-plte.png"))
@@ -219,6 +234,16 @@ final class PNGTests: XCTestCase {
                        .tooLarge(path: dir + "/huge.png", width: 100_000, height: 100_000, maxPixels: defaultMaxPixels))
         // The header alone can still be inspected.
         XCTAssertEqual(try readImageInfo(dir + "/huge.png").width, 100_000)
+    }
+
+    func testHeaderInfoBehindALargeTextChunk() throws {
+        // 300 KB of metadata before the image data: more than readImageInfo's first read.
+        let dir = try makeTemporaryDirectory(self)
+        let png = makePNG(width: 3, height: 2, colorType: 0, bitDepth: 8, samples: [1, 2, 3, 4, 5, 6])
+        let text = pngChunk("tEXt", Array("Comment".utf8) + [0] + [UInt8](repeating: 0x41, count: 300_000))
+        try writeBytes(Array(png[0..<33]) + text + Array(png[33...]), to: dir + "/meta.png")
+        XCTAssertEqual(try readImageInfo(dir + "/meta.png"), ImageInfo(format: .png, width: 3, height: 2, layout: .gray, bitDepth: 8))
+        XCTAssertEqual(try readLabelMap(dir + "/meta.png", palette: nil).labels, [1, 2, 3, 4, 5, 6])
     }
 
     func testPixelLimitIsConfigurable() throws {

@@ -69,31 +69,45 @@ func zlibStored(_ data: [UInt8]) -> [UInt8] {
     return out + bigEndian32(b << 16 | a)
 }
 
-/// A non-interlaced PNG from samples (one Int per sample, `channels` per pixel), packed at `bitDepth`.
+/// A PNG from samples (one Int per sample, `channels` per pixel), packed at `bitDepth`, optionally Adam7-interlaced.
 func makePNG(width: Int, height: Int, colorType: UInt8, bitDepth: Int, samples: [Int],
-             palette: [RGBColour] = [], transparency: [UInt8] = []) -> [UInt8] {
+             palette: [RGBColour] = [], transparency: [UInt8] = [], interlaced: Bool = false) -> [UInt8] {
     let channels = [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][Int(colorType)]!
     precondition(samples.count == width * height * channels)
-    var raw: [UInt8] = []
-    for y in 0..<height {
-        raw.append(0)  // filter type None
-        let row = samples[(y * width * channels)..<((y + 1) * width * channels)]
+
+    func packRow(_ row: [Int]) -> [UInt8] {
+        var bytes: [UInt8] = [0]  // filter type None
         switch bitDepth {
         case 16:
-            for v in row { raw += [UInt8(v >> 8), UInt8(v & 0xFF)] }
+            for v in row { bytes += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         case 8:
-            for v in row { raw.append(UInt8(v)) }
+            for v in row { bytes.append(UInt8(v)) }
         default:
             var byte = 0, used = 0
             for v in row {
                 byte = byte << bitDepth | v
                 used += bitDepth
-                if used == 8 { raw.append(UInt8(byte)); byte = 0; used = 0 }
+                if used == 8 { bytes.append(UInt8(byte)); byte = 0; used = 0 }
             }
-            if used > 0 { raw.append(UInt8(byte << (8 - used))) }
+            if used > 0 { bytes.append(UInt8(byte << (8 - used))) }
+        }
+        return bytes
+    }
+    func pixel(_ x: Int, _ y: Int) -> ArraySlice<Int> {
+        samples[((y * width + x) * channels)..<((y * width + x + 1) * channels)]
+    }
+
+    // Adam7 passes as (x start, y start, x step, y step); a plain image is one pass over everything.
+    let passes = interlaced
+        ? [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        : [(0, 0, 1, 1)]
+    var raw: [UInt8] = []
+    for (x0, y0, dx, dy) in passes where x0 < width && y0 < height {
+        for y in stride(from: y0, to: height, by: dy) {
+            raw += packRow(stride(from: x0, to: width, by: dx).flatMap { pixel($0, y) })
         }
     }
-    let header = bigEndian32(UInt32(width)) + bigEndian32(UInt32(height)) + [UInt8(bitDepth), colorType, 0, 0, 0]
+    let header = bigEndian32(UInt32(width)) + bigEndian32(UInt32(height)) + [UInt8(bitDepth), colorType, 0, 0, interlaced ? 1 : 0]
     var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + pngChunk("IHDR", header)
     if !palette.isEmpty { png += pngChunk("PLTE", palette.flatMap { [$0.r, $0.g, $0.b] }) }
     if !transparency.isEmpty { png += pngChunk("tRNS", transparency) }
