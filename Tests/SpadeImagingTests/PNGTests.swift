@@ -277,3 +277,37 @@ final class PNGTests: XCTestCase {
         XCTAssertNotNil(assertImagingError(try encodePNG(RGBImage(width: 0, height: 5))))
     }
 }
+
+final class InstanceMapTests: XCTestCase {
+    func testSixteenBitIdsAreKeptWhole() throws {
+        let dir = try makeTemporaryDirectory(self)
+        // Cityscapes instance ids: class id · 1000 + instance number.
+        let ids = [26000, 26001, 7, 24000, 65535, 0]
+        try writeBytes(makePNG(width: 3, height: 2, colorType: 0, bitDepth: 16, samples: ids), to: dir + "/inst.png")
+        XCTAssertEqual(try readInstanceMap(dir + "/inst.png"), InstanceMap(width: 3, height: 2, ids: ids.map(Int32.init)))
+    }
+
+    func testEightBitGrayAndPaletteIds() throws {
+        let dir = try makeTemporaryDirectory(self)
+        try writeLabelPNG(LabelMap(width: 2, height: 2, labels: [0, 5, 5, 255]), to: dir + "/gray.png", palette: nil)
+        XCTAssertEqual(try readInstanceMap(dir + "/gray.png").ids, [0, 5, 5, 255])
+        try writeBytes(makePNG(width: 2, height: 1, colorType: 3, bitDepth: 8, samples: [1, 0],
+                               palette: [RGBColour(9, 9, 9), RGBColour(8, 8, 8)]), to: dir + "/pal.png")
+        XCTAssertEqual(try readInstanceMap(dir + "/pal.png").ids, [1, 0])
+    }
+
+    func testColourAndJPEGInstanceMapsAreRefused() throws {
+        let dir = try makeTemporaryDirectory(self)
+        try writePNG(gradientImage(width: 2, height: 2), to: dir + "/rgb.png")
+        guard case .unsupported(path: dir + "/rgb.png", _)? = assertImagingError(try readInstanceMap(dir + "/rgb.png")) else {
+            return XCTFail("expected unsupported")
+        }
+        try writeJPEG(gradientImage(width: 8, height: 8), to: dir + "/inst.jpg")
+        guard case .unsupported(path: dir + "/inst.jpg", _)? = assertImagingError(try readInstanceMap(dir + "/inst.jpg")) else {
+            return XCTFail("expected unsupported")
+        }
+        guard case .unreadable(path: dir + "/none.png", _)? = assertImagingError(try readInstanceMap(dir + "/none.png")) else {
+            return XCTFail("expected unreadable")
+        }
+    }
+}
