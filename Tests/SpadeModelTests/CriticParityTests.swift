@@ -4,65 +4,8 @@ import XCTest
 /// Parity of the discriminator, encoder, losses, VGG19 and Adam with an independent PyTorch implementation
 /// (Tests/fixtures/torch_critic.py; regenerate with Tests/fixtures/make_critic_fixtures.py).
 final class CriticParityTests: XCTestCase {
-    static let featureTolerance: Float = 1e-4
-    static let gradientTolerance: Float = 1e-3
-
-    func compareFeatures(_ ours: [[Tensor]], _ f: CriticFixture, _ prefix: String) {
-        var worst: Float = 0
-        for (i, scale) in ours.enumerated() {
-            for (j, t) in scale.enumerated() {
-                assertClose(t, f["\(prefix).\(i).\(j)"], abs: Self.featureTolerance, "\(prefix).\(i).\(j)")
-                worst = max(worst, maxAbsDiff(t, f["\(prefix).\(i).\(j)"]))
-            }
-        }
-        print("parity: \(prefix) features max abs diff \(worst)")
-    }
-
-    func compareGradients(_ module: Module, _ f: CriticFixture, _ prefix: String) {
-        var worst: Float = 0
-        for (name, entry) in module.stateEntries() {
-            guard case .parameter(let p) = entry else { continue }
-            assertRelClose(p.grad, f["\(prefix).\(name)"], rel: Self.gradientTolerance, "\(prefix).\(name)")
-            worst = max(worst, relativeDiff(p.grad, f["\(prefix).\(name)"]))
-        }
-        print("parity: \(prefix) parameter gradients max relative diff \(worst)")
-    }
-
-    func compareState(_ module: Module, _ f: CriticFixture, _ prefix: String, tolerance: Float, onlyBuffers: Bool = false) {
-        for (name, entry) in module.stateEntries() {
-            if onlyBuffers, case .parameter = entry { continue }
-            assertClose(entry.tensor, f["\(prefix).\(name)"].reshaped(entry.tensor.shape), abs: tolerance, "\(prefix).\(name)")
-        }
-    }
-
-    /// Parameters after one Adam step. The first step moves each weight by about lr·sign(g), so where the
-    /// reference gradient is below 1e-4 of its tensor's largest (|g| near Adam's eps) the update is decided by
-    /// float noise: there only |Δ| ≤ 2·lr is required. Everywhere else the weights must agree to 1e-6.
-    /// Buffers (u, v) must agree to 1e-5.
-    func compareAfterAdam(_ module: Module, _ f: CriticFixture, grads gradPrefix: String, state statePrefix: String, lr: Float) {
-        var decided = 0, total = 0
-        var worstDecided: Float = 0
-        for (name, entry) in module.stateEntries() {
-            let ref = f["\(statePrefix).\(name)"].reshaped(entry.tensor.shape)
-            guard case .parameter(let p) = entry else {
-                assertClose(entry.tensor, ref, abs: 1e-5, "\(statePrefix).\(name)")
-                continue
-            }
-            let g = f["\(gradPrefix).\(name)"]
-            let threshold = 1e-4 * g.maxAbs()
-            var worst: Float = 0, worstLoose: Float = 0
-            for i in 0..<p.value.count {
-                let d = abs(p.value.data[i] - ref.data[i])
-                if abs(g.data[i]) >= threshold { worst = max(worst, d); decided += 1 } else { worstLoose = max(worstLoose, d) }
-            }
-            total += p.value.count
-            XCTAssertLessThanOrEqual(worst, 1e-6, "\(statePrefix).\(name) after Adam")
-            worstDecided = max(worstDecided, worst)
-            XCTAssertLessThanOrEqual(worstLoose, 2 * lr + 1e-6, "\(statePrefix).\(name) after Adam (near-zero gradients)")
-        }
-        XCTAssertGreaterThan(Double(decided), 0.99 * Double(total), "too few well-determined gradient entries")
-        print("parity: \(statePrefix) after Adam max abs diff \(worstDecided) on \(decided) of \(total) weights")
-    }
+    static let featureTolerance: Float = criticFeatureTolerance
+    static let gradientTolerance: Float = criticGradientTolerance
 
     func testDiscriminatorFeaturesLossesGradientsAndAdamStep() throws {
         let f = try CriticFixture("discriminator")

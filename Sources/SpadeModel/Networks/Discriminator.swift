@@ -108,12 +108,15 @@ public final class MultiscaleDiscriminator: Module {
     public let scales: [NLayerDiscriminator]
     private var scaleInputSizes: [(h: Int, w: Int)] = []
 
-    public init(_ options: DiscriminatorOptions, rng: inout RandomGenerator) {
+    /// With `initialize`, the reference's init (xavier-normal, gain 0.02; zero biases); otherwise the weights
+    /// are zero, waiting for a checkpoint.
+    public init(_ options: DiscriminatorOptions, rng: inout RandomGenerator, initialize: Bool = true) {
         precondition(options.scales >= 1, "MultiscaleDiscriminator: needs at least one scale")
         self.options = options
         scales = (0..<options.scales).map { _ in
             NLayerDiscriminator(inputChannels: options.inputChannels, ndf: options.ndf, layers: options.layers, rng: &rng)
         }
+        if initialize { Initialization.xavierNormal(self, gain: 0.02, rng: &rng) }
     }
 
     public func stateEntries() -> [(String, StateEntry)] {

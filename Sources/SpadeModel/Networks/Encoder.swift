@@ -18,7 +18,8 @@ public final class ConvEncoder: Module {
     private var flatShape: [Int] = []
 
     /// `ndf` is the reference's `ngf` (its `--nef` is unused); `zDim` is hard-wired to 256 there.
-    public init(ndf: Int = 64, zDim: Int = 256, rng: inout RandomGenerator) {
+    /// With `initialize`, the reference's init (xavier-normal, gain 0.02; zero biases).
+    public init(ndf: Int = 64, zDim: Int = 256, rng: inout RandomGenerator, initialize: Bool = true) {
         let widths = [3, ndf, 2 * ndf, 4 * ndf, 8 * ndf, 8 * ndf, 8 * ndf]
         layers = (0..<6).map { k in
             Conv2dLayer(widths[k], widths[k + 1], kernel: 3, stride: 2, padding: 1, bias: false, spectral: true, rng: &rng)
@@ -26,6 +27,7 @@ public final class ConvEncoder: Module {
         let flat = 8 * ndf * 4 * 4
         fcMu = LinearLayer(flat, zDim)
         fcVar = LinearLayer(flat, zDim)
+        if initialize { Initialization.xavierNormal(self, gain: 0.02, rng: &rng) }
     }
 
     public func stateEntries() -> [(String, StateEntry)] {

@@ -32,6 +32,23 @@ public final class VGG19 {
         self.convs = convs
     }
 
+    /// Reads the layers it needs from a safetensors file (e.g. torchvision's `vgg19` ImageNet weights converted
+    /// with `safetensors.torch.save_file(model.state_dict(), …)`); other tensors in the file are ignored.
+    public convenience init(contentsOf path: String) throws {
+        let file = try SafeTensorsFile(path: path)
+        var tensors: [String: Tensor] = [:]
+        for index in Self.convIndices {
+            for key in ["features.\(index).weight", "features.\(index).bias"] where file.contains(key) {
+                let info = try file.info(key)
+                guard [.float32, .float16, .bfloat16, .float64].contains(info.dtype) else {
+                    throw VGGWeightsError(source: path, problem: "\(key) has dtype \(info.dtype.rawValue), expected a float type")
+                }
+                tensors[key] = Tensor(shape: info.shape, data: try file.floats(key))
+            }
+        }
+        try self.init(tensors: tensors, source: path)
+    }
+
     /// What a forward keeps for its backward.
     public struct Run {
         public var features: [Tensor]

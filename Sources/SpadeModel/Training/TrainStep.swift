@@ -1,0 +1,237 @@
+import Foundation
+
+/// Options of SPADE training that are not part of the generator's configuration (reference
+/// `train_options.py` / `base_options.py` names in the comments).
+public struct TrainingOptions: Equatable {
+    public var discriminatorWidth = 64            // --ndf
+    public var discriminatorLayers = 4            // --n_layers_D
+    public var discriminatorScales = 2            // --num_D
+    public var ganFeatureLoss = true              // !--no_ganFeat_loss
+    public var vggLoss = true                     // !--no_vgg_loss
+    public var lambdaFeat: Float = FeatureMatchingLoss.defaultLambda   // --lambda_feat
+    public var lambdaVGG: Float = VGGLoss.defaultLambda                 // --lambda_vgg
+    public var lambdaKLD: Float = KLDivergenceLoss.defaultLambda        // --lambda_kld
+    public var schedule = LearningRateSchedule()  // --lr, --niter, --niter_decay, !--no_TTUR
+    public var beta1: Double = 0                  // TTUR betas; the reference's --no_TTUR uses (0.5, 0.999)
+    public var beta2: Double = 0.9
+
+    public init() {}
+}
+
+/// The losses of one iteration, under the reference's names.
+public struct IterationLosses: Equatable {
+    public var gan: Float = 0
+    public var ganFeat: Float?
+    public var vgg: Float?
+    public var kld: Float?
+    public var dFake: Float = 0
+    public var dReal: Float = 0
+
+    public init() {}
+
+    /// (name, value) in the reference's order: GAN, GAN_Feat, VGG, KLD, D_Fake, D_real.
+    public var named: [(String, Float)] {
+        var out = [("GAN", gan)]
+        if let ganFeat { out.append(("GAN_Feat", ganFeat)) }
+        if let vgg { out.append(("VGG", vgg)) }
+        if let kld { out.append(("KLD", kld)) }
+        return out + [("D_Fake", dFake), ("D_real", dReal)]
+    }
+}
+
+/// SPADE's networks and optimizers, and one training iteration in the reference's order
+/// (`Pix2PixTrainer.run_generator_one_step`, then `run_discriminator_one_step`, on the same batch):
+///
+/// G step: zero G grads → (VAE: encode the real image, z = μ + ε·σ, KLD) → training G forward →
+/// D on cat(fake, real) → GAN + feature matching + VGG (+ KLD) → backward through D into the fake image →
+/// through G (and E) → Adam G.
+/// D step: zero D grads → a new training-mode G forward (VAE: a new encoding and ε), detached →
+/// D on cat(fake, real) → hinge losses → backward into D → Adam D.
+///
+/// So, per iteration, G's BN running statistics are updated twice and every spectral norm of G, D and E
+/// does two power iterations, as in the reference.
+public final class SPADETraining {
+    public let generator: SPADEGenerator
+    public let discriminator: MultiscaleDiscriminator
+    public let encoder: ConvEncoder?
+    public let perceptual: VGGLoss?
+    public let optimizerG: Adam
+    public let optimizerD: Adam
+    public var options: TrainingOptions
+
+    /// Prints "no VGG19 weights" at most once per process however many trainers are built.
+    nonisolated(unsafe) private static var toldAboutMissingVGG = false
+
+    /// - vgg: the VGG19 for the perceptual loss; nil (with `options.vggLoss`) trains without that term and
+    ///   says so once through `notice`.
+    /// - discriminator / encoder: pass loaded networks to resume; otherwise they are built and initialised
+    ///   from `rng` (the encoder only when the generator uses the VAE).
+    public init(generator: SPADEGenerator, options: TrainingOptions = TrainingOptions(), vgg: VGG19?,
+                discriminator: MultiscaleDiscriminator? = nil, encoder: ConvEncoder? = nil,
+                rng: inout RandomGenerator,
+                notice: (String) -> Void = { FileHandle.standardError.write(Data(("note: " + $0 + "\n").utf8)) }) {
+        let config = generator.config
+        self.generator = generator
+        self.options = options
+        let dOptions = DiscriminatorOptions(inputChannels: config.semanticNC + 3, ndf: options.discriminatorWidth,
+                                            layers: options.discriminatorLayers, scales: options.discriminatorScales)
+        if let discriminator {
+            precondition(discriminator.options == dOptions,
+                         "SPADETraining: discriminator \(discriminator.options) does not fit the options \(dOptions)")
+        }
+        self.discriminator = discriminator ?? MultiscaleDiscriminator(dOptions, rng: &rng)
+        if config.useVAE {
+            self.encoder = encoder ?? ConvEncoder(ndf: config.ngf, zDim: config.zDim, rng: &rng)
+        } else {
+            precondition(encoder == nil, "SPADETraining: an encoder was given but the generator does not use the VAE")
+            self.encoder = nil
+        }
+        if options.vggLoss, let vgg {
+            perceptual = VGGLoss(network: vgg, lambda: options.lambdaVGG)
+        } else {
+            perceptual = nil
+            if options.vggLoss && !Self.toldAboutMissingVGG {
+                Self.toldAboutMissingVGG = true
+                notice("no VGG19 weights given: training continues without the VGG perceptual loss")
+            }
+        }
+        let rates = options.schedule.rates(epoch: 1)
+        var gNamed = Self.namedParameters(generator, prefix: "netG")
+        if let e = self.encoder { gNamed += Self.namedParameters(e, prefix: "netE") }
+        optimizerG = Adam(gNamed, learningRate: rates.generator, beta1: options.beta1, beta2: options.beta2)
+        optimizerD = Adam(Self.namedParameters(self.discriminator, prefix: "netD"), learningRate: rates.discriminator,
+                          beta1: options.beta1, beta2: options.beta2)
+    }
+
+    private static func namedParameters(_ module: Module, prefix: String) -> [(String, Parameter)] {
+        module.stateEntries().compactMap { name, entry in
+            if case .parameter(let p) = entry { return ("\(prefix).\(name)", p) }
+            return nil
+        }
+    }
+
+    /// Everything a training checkpoint holds, with the prefixes its tensor names carry:
+    /// `netG.`, `netD.`, `netE.` (VAE), `optimizer_G.`, `optimizer_D.` (each `step`, `exp_avg.<param>`,
+    /// `exp_avg_sq.<param>`, the param names being the checkpoint's own, e.g. `netG.fc.weight`).
+    public var checkpointParts: [StateDict.Part] {
+        var parts = [StateDict.Part(generator, prefix: "netG."), StateDict.Part(discriminator, prefix: "netD.")]
+        if let encoder { parts.append(StateDict.Part(encoder, prefix: "netE.")) }
+        return parts + [StateDict.Part(optimizerG, prefix: "optimizer_G."), StateDict.Part(optimizerD, prefix: "optimizer_D.")]
+    }
+
+    /// Sets both learning rates for `epoch` (1-based) from the schedule (the reference's
+    /// `update_learning_rate` after every epoch).
+    public func setEpoch(_ epoch: Int) {
+        let rates = options.schedule.rates(epoch: epoch)
+        optimizerG.learningRate = rates.generator
+        optimizerD.learningRate = rates.discriminator
+    }
+
+    /// One G step and one D step on the same batch. `semantics`: one-hot [N, semantic_nc, H, W];
+    /// `real`: [N, 3, H, W] in [-1, 1] with (H, W) the generator's output size. With the VAE each step
+    /// draws its ε from `rng` unless given.
+    @discardableResult
+    public func iterate(semantics: Tensor, real: Tensor, rng: inout RandomGenerator,
+                        eps: (generator: Tensor, discriminator: Tensor)? = nil) -> IterationLosses {
+        var losses = generatorStep(semantics: semantics, real: real, rng: &rng, eps: eps?.generator).losses
+        let d = discriminatorStep(semantics: semantics, real: real, rng: &rng, eps: eps?.discriminator)
+        losses.dFake = d.fake
+        losses.dReal = d.real
+        return losses
+    }
+
+    /// The G step; returns its losses (D fields zero) and the fake image it made.
+    public func generatorStep(semantics: Tensor, real: Tensor, rng: inout RandomGenerator,
+                              eps given: Tensor? = nil) -> (losses: IterationLosses, fake: Tensor) {
+        checkBatch(semantics: semantics, real: real)
+        var losses = IterationLosses()
+        optimizerG.zeroGrad()
+        var vae: (mu: Tensor, logvar: Tensor, eps: Tensor, kld: (value: Float, mu: Tensor, logvar: Tensor))?
+        var z: Tensor?
+        if let encoder {
+            let (mu, logvar) = encoder.forward(real, training: true)
+            let eps = given ?? rng.normalTensor(mu.shape)
+            z = Reparameterization.sample(mu: mu, logvar: logvar, eps: eps)
+            let kld = KLDivergenceLoss.compute(mu: mu, logvar: logvar, lambda: options.lambdaKLD)
+            losses.kld = kld.value
+            vae = (mu, logvar, eps, kld)
+        }
+        let fake = generator.forward(labels: semantics, z: z, training: true)
+        let judgement = discriminator.judge(semantics: semantics, fake: fake, real: real, training: true)
+        let gan = HingeLoss.generator(judgement.fake)
+        losses.gan = gan.value
+        var featureGrads = gan.grads
+        if options.ganFeatureLoss {
+            let feat = FeatureMatchingLoss.compute(fake: judgement.fake, real: judgement.real, lambda: options.lambdaFeat)
+            losses.ganFeat = feat.value
+            featureGrads = addGrads(featureGrads, feat.grads)
+        }
+        // D's parameter gradients from this backward are discarded: the D step zeroes them first, as the reference.
+        var fakeGrad = discriminator.judgeBackward(fake: featureGrads, real: emptyGrads(like: judgement.real),
+                                                   fakeShape: fake.shape, needFakeImageGrad: true)!
+        discriminator.releaseCache()
+        if let perceptual {
+            let vgg = perceptual.compute(fake: fake, real: real)
+            losses.vgg = vgg.value
+            fakeGrad.add(vgg.grad)
+        }
+        let zGrad = generator.backward(fakeGrad)
+        generator.releaseCache()
+        if let encoder, let vae, let zGrad {
+            let viaZ = Reparameterization.backward(zGrad, logvar: vae.logvar, eps: vae.eps)
+            encoder.backward(mu: viaZ.mu + vae.kld.mu, logvar: viaZ.logvar + vae.kld.logvar)
+            encoder.releaseCache()
+        }
+        optimizerG.update()
+        return (losses, fake)
+    }
+
+    /// The D step on a regenerated, detached fake; returns the hinge losses.
+    @discardableResult
+    public func discriminatorStep(semantics: Tensor, real: Tensor, rng: inout RandomGenerator,
+                                  eps given: Tensor? = nil) -> (fake: Float, real: Float) {
+        checkBatch(semantics: semantics, real: real)
+        optimizerD.zeroGrad()
+        // A training-mode forward (BN statistics, power iterations) whose graph is not kept: the reference
+        // runs it under no_grad.
+        var z: Tensor?
+        if let encoder {
+            let (mu, logvar) = encoder.forward(real, training: true)
+            encoder.releaseCache()
+            z = Reparameterization.sample(mu: mu, logvar: logvar, eps: given ?? rng.normalTensor(mu.shape))
+        }
+        let fake = generator.forward(labels: semantics, z: z, training: true)
+        generator.releaseCache()
+        let judgement = discriminator.judge(semantics: semantics, fake: fake, real: real, training: true)
+        let lossFake = HingeLoss.discriminator(judgement.fake, real: false)
+        let lossReal = HingeLoss.discriminator(judgement.real, real: true)
+        discriminator.judgeBackward(fake: lossFake.grads, real: lossReal.grads, fakeShape: fake.shape, needFakeImageGrad: false)
+        discriminator.releaseCache()
+        optimizerD.update()
+        return (lossFake.value, lossReal.value)
+    }
+
+    /// Eval-mode synthesis (running statistics, stored u, v). With the VAE the real image is encoded and z
+    /// sampled (the reference's inference), or z is drawn from N(0, I) when no image is given.
+    public func generate(semantics: Tensor, real: Tensor? = nil, rng: inout RandomGenerator) -> Tensor {
+        var z: Tensor?
+        if let encoder {
+            if let real {
+                let (mu, logvar) = encoder.forward(real, training: false)
+                z = Reparameterization.sample(mu: mu, logvar: logvar, rng: &rng).z
+            } else {
+                z = generator.sampleZ(batch: semantics.shape[0], rng: &rng)
+            }
+        }
+        return generator.forward(labels: semantics, z: z, training: false)
+    }
+
+    private func checkBatch(semantics: Tensor, real: Tensor) {
+        let (n, c, _, _) = semantics.nchw("training semantics")
+        let (rn, rc, rh, rw) = real.nchw("training images")
+        let (oh, ow) = generator.config.outputSize
+        precondition(c == generator.config.semanticNC, "training: semantics have \(c) channels, the generator needs \(generator.config.semanticNC)")
+        precondition(rn == n && rc == 3 && rh == oh && rw == ow,
+                     "training: images \(real.shape) do not match the batch [\(n), 3, \(oh), \(ow)] the generator makes")
+    }
+}

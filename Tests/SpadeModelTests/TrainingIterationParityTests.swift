@@ -1,0 +1,102 @@
+import XCTest
+@testable import SpadeModel
+
+/// One full training iteration (G step then D step, the reference's order) against the PyTorch fixture
+/// made by Tests/fixtures/make_critic_fixtures.py with torch_spade.py's generator: every G, D (and E)
+/// parameter gradient, every loss, and all state after both Adam steps (weights, BN running statistics,
+/// spectral-norm u and v after their two power iterations).
+final class TrainingIterationParityTests: XCTestCase {
+    static let config = SPADEConfig(labelNC: 8, containDontcareLabel: true, noInstance: true, ngf: 2, zDim: 16,
+                                    cropSize: 64, normG: "spectralspadesyncbatch3x3", spadeHidden: 8)
+
+    func runIteration(_ fixtureName: String, vae: Bool) throws {
+        let f = try CriticFixture(fixtureName)
+        var config = Self.config
+        config.useVAE = vae
+        var rng = RandomGenerator(seed: 9)
+        let netG = try SPADEGenerator(config: config, rng: &rng, initialize: false)
+        f.load(netG, prefix: "state.netG")
+        var options = TrainingOptions()
+        options.discriminatorWidth = 8
+        let netD = MultiscaleDiscriminator(DiscriminatorOptions(inputChannels: config.semanticNC + 3, ndf: 8), rng: &rng, initialize: false)
+        f.load(netD, prefix: "state.netD")
+        var netE: ConvEncoder?
+        if vae {
+            netE = ConvEncoder(ndf: config.ngf, zDim: config.zDim, rng: &rng, initialize: false)
+            f.load(netE!, prefix: "state.netE")
+        }
+        let vggPath = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/critic/vgg19_tiny", withExtension: "safetensors")).path
+        let vgg = try VGG19(contentsOf: vggPath)
+        let training = SPADETraining(generator: netG, options: options, vgg: vgg, discriminator: netD, encoder: netE, rng: &rng)
+
+        let semantics = f["input.semantics"], real = f["input.real"]
+        let (gLosses, fake) = training.generatorStep(semantics: semantics, real: real, rng: &rng,
+                                                      eps: vae ? f["input.eps.generator"] : nil)
+        assertClose(fake, f["gstep.fake"], abs: 1e-4, "G step fake image")
+        print("parity: \(fixtureName) G-step fake max abs diff \(maxAbsDiff(fake, f["gstep.fake"]))")
+        compareGradients(netG, f, "grad.netG")
+        if let netE { compareGradients(netE, f, "grad.netE") }
+
+        let d = training.discriminatorStep(semantics: semantics, real: real, rng: &rng,
+                                           eps: vae ? f["input.eps.discriminator"] : nil)
+        compareGradients(netD, f, "grad.netD")
+
+        var losses = gLosses
+        losses.dFake = d.fake
+        losses.dReal = d.real
+        XCTAssertEqual(losses.named.map { $0.0 }, vae ? ["GAN", "GAN_Feat", "VGG", "KLD", "D_Fake", "D_real"]
+                                                      : ["GAN", "GAN_Feat", "VGG", "D_Fake", "D_real"])
+        for (name, value) in losses.named {
+            let ref = f.scalar("loss.\(name)")
+            XCTAssertEqual(value, ref, accuracy: 1e-5 * max(1, abs(ref)), "loss \(name)")
+            print("parity: \(fixtureName) loss \(name) \(value) vs \(ref)")
+        }
+
+        // BN running means see the structurally-zero-gradient biases (which Adam moves by ±lr of noise in
+        // both implementations) through the D step's batch means: 0.1 momentum × 2·lr, twice → 5e-5.
+        compareAfterAdam(netG, f, grads: "grad.netG", state: "after.netG", lr: 1e-4, bufferTolerance: 5e-5)
+        compareAfterAdam(netD, f, grads: "grad.netD", state: "after.netD", lr: 4e-4)
+        if let netE { compareAfterAdam(netE, f, grads: "grad.netE", state: "after.netE", lr: 1e-4) }
+        XCTAssertEqual(training.optimizerG.step, 1)
+        XCTAssertEqual(training.optimizerD.step, 1)
+    }
+
+    func testOneIterationMatchesPyTorch() throws { try runIteration("iteration", vae: false) }
+
+    func testOneIterationWithTheVAEMatchesPyTorch() throws { try runIteration("iteration_vae", vae: true) }
+
+    func testCheckpointPartsCarryTheReferenceNamesAndOptimizerState() throws {
+        var rng = RandomGenerator(seed: 3)
+        var config = Self.config
+        config.useVAE = true
+        let netG = try SPADEGenerator(config: config, rng: &rng)
+        var options = TrainingOptions()
+        options.discriminatorWidth = 4
+        var notices: [String] = []
+        let training = SPADETraining(generator: netG, options: options, vgg: nil, rng: &rng, notice: { notices.append($0) })
+        XCTAssertNil(training.perceptual)
+        XCTAssertLessThanOrEqual(notices.count, 1, "the missing-VGG notice is given at most once per process")
+        let names = training.checkpointParts.flatMap { part in part.module.stateEntries().map { part.prefix + $0.0 } }
+        XCTAssertTrue(names.contains("netG.fc.weight"))
+        XCTAssertTrue(names.contains("netD.discriminator_1.model4.0.bias"))
+        XCTAssertTrue(names.contains("netE.fc_var.weight"))
+        XCTAssertTrue(names.contains("optimizer_G.step"))
+        XCTAssertTrue(names.contains("optimizer_G.exp_avg.netE.layer1.0.weight_orig"))
+        XCTAssertTrue(names.contains("optimizer_D.exp_avg_sq.netD.discriminator_0.model0.0.weight"))
+        XCTAssertFalse(names.contains { $0.hasPrefix("optimizer_G.exp_avg.netG.") && $0.hasSuffix("weight_u") }, "buffers have no moments")
+        XCTAssertEqual(Set(names).count, names.count)
+        XCTAssertEqual(training.optimizerG.learningRate, 1e-4)
+        XCTAssertEqual(training.optimizerD.learningRate, 4e-4)
+
+        // A checkpoint round trip through StateDict restores the optimizer's step and moments.
+        training.optimizerG.step = 7
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("critic-ckpt-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try StateDict.save(training.checkpointParts, metadata: [:], to: path)
+        let other = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options, vgg: nil,
+                                  rng: &rng, notice: { _ in })
+        try StateDict.load(other.checkpointParts, from: try SafeTensorsFile(path: path))
+        XCTAssertEqual(other.optimizerG.step, 7)
+        XCTAssertEqual(other.discriminator.scales[1].convs[2].weight.value, training.discriminator.scales[1].convs[2].weight.value)
+    }
+}
