@@ -3,7 +3,8 @@
 /// Gray becomes R = G = B (1/2/4-bit gray scaled to 0…255), palette PNGs are looked up in their PLTE,
 /// 16-bit samples are scaled to 8 bits with rounding (v · 255 / 65535), and **alpha is dropped**
 /// (not composited): the colour channels are kept as stored, like PIL's `convert("RGB")` that the
-/// reference data loader uses. CMYK JPEGs are refused.
+/// reference data loader uses. CMYK JPEGs are refused. EXIF orientation is not applied (neither does
+/// PIL's `Image.open`), so pixels come out in stored order.
 /// - Parameter maxPixels: files whose header announces more pixels are refused before decoding.
 public func readRGB(_ path: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
     try decodeRGB(FileIO.read(path), name: path, maxPixels: maxPixels)
