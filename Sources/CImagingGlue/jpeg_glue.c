@@ -64,7 +64,8 @@ static int colour_space(J_COLOR_SPACE space) {
     }
 }
 
-int sp_jpeg_read_info(const uint8_t *data, size_t size, sp_jpeg_info *info, char *message, size_t message_size) {
+int sp_jpeg_read(const uint8_t *data, size_t size, sp_jpeg_info *info, int out_components, uint8_t *out,
+                 size_t out_size, char *message, size_t message_size) {
     struct jpeg_decompress_struct decoder;
     jpeg_state state;
     install(&state, message, message_size);
@@ -80,36 +81,22 @@ int sp_jpeg_read_info(const uint8_t *data, size_t size, sp_jpeg_info *info, char
     info->height = decoder.image_height;
     info->components = decoder.num_components;
     info->color_space = colour_space(decoder.jpeg_color_space);
-    jpeg_destroy_decompress(&decoder);
-    return SP_OK;
-}
 
-int sp_jpeg_read_pixels(const uint8_t *data, size_t size, int out_components, uint8_t *out, size_t out_size,
-                        char *message, size_t message_size) {
-    struct jpeg_decompress_struct decoder;
-    jpeg_state state;
-    install(&state, message, message_size);
-    decoder.err = &state.manager;
-    if (setjmp(state.jump)) {
-        jpeg_destroy_decompress(&decoder);
-        return state.truncated ? SP_TRUNCATED : SP_ERROR;
+    if (out) {
+        decoder.out_color_space = out_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+        jpeg_start_decompress(&decoder);
+        size_t row_bytes = (size_t)decoder.output_width * (size_t)decoder.output_components;
+        if (decoder.output_components != out_components || row_bytes * decoder.output_height != out_size) {
+            snprintf(message, message_size, "decoded size differs from the size announced by the header");
+            jpeg_destroy_decompress(&decoder);
+            return SP_ERROR;
+        }
+        while (decoder.output_scanline < decoder.output_height) {
+            JSAMPROW row = out + (size_t)decoder.output_scanline * row_bytes;
+            jpeg_read_scanlines(&decoder, &row, 1);
+        }
+        jpeg_finish_decompress(&decoder);
     }
-    jpeg_create_decompress(&decoder);
-    jpeg_mem_src(&decoder, data, (unsigned long)size);
-    jpeg_read_header(&decoder, TRUE);
-    decoder.out_color_space = out_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_start_decompress(&decoder);
-    size_t row_bytes = (size_t)decoder.output_width * (size_t)decoder.output_components;
-    if (decoder.output_components != out_components || row_bytes * decoder.output_height != out_size) {
-        snprintf(message, message_size, "decoded size differs from the size announced by the header");
-        jpeg_destroy_decompress(&decoder);
-        return SP_ERROR;
-    }
-    while (decoder.output_scanline < decoder.output_height) {
-        JSAMPROW row = out + (size_t)decoder.output_scanline * row_bytes;
-        jpeg_read_scanlines(&decoder, &row, 1);
-    }
-    jpeg_finish_decompress(&decoder);
     jpeg_destroy_decompress(&decoder);
     return SP_OK;
 }

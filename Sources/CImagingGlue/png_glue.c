@@ -73,54 +73,8 @@ static int check_signature(const uint8_t *data, size_t size, png_state *state) {
     return SP_OK;
 }
 
-int sp_png_read_info(const uint8_t *data, size_t size, sp_png_info *info, char *message, size_t message_size) {
-    png_state state = {.data = data, .size = size, .message = message, .message_size = message_size};
-    int status = check_signature(data, size, &state);
-    if (status != SP_OK) return status;
-
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, on_error, on_warning);
-    if (!png) { set_message(&state, "libpng could not start"); return SP_ERROR; }
-    png_infop png_info = png_create_info_struct(png);
-    if (!png_info) { png_destroy_read_struct(&png, NULL, NULL); set_message(&state, "libpng could not start"); return SP_ERROR; }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &png_info, NULL);
-        return state.truncated ? SP_TRUNCATED : SP_ERROR;
-    }
-    png_set_read_fn(png, &state, read_bytes);
-    png_read_info(png, png_info);
-
-    memset(info, 0, sizeof *info);
-    info->width = png_get_image_width(png, png_info);
-    info->height = png_get_image_height(png, png_info);
-    info->color_type = png_get_color_type(png, png_info);
-    info->bit_depth = png_get_bit_depth(png, png_info);
-    info->channels = png_get_channels(png, png_info);
-    if (info->color_type == PNG_COLOR_TYPE_PALETTE) {
-        png_colorp colours = NULL;
-        int count = 0;
-        if (png_get_PLTE(png, png_info, &colours, &count) & PNG_INFO_PLTE) {
-            if (count > 256) count = 256;
-            info->palette_count = count;
-            for (int i = 0; i < count; i++) {
-                info->palette[3 * i] = colours[i].red;
-                info->palette[3 * i + 1] = colours[i].green;
-                info->palette[3 * i + 2] = colours[i].blue;
-            }
-        }
-        png_bytep alpha = NULL;
-        int alpha_count = 0;
-        if (png_get_tRNS(png, png_info, &alpha, &alpha_count, NULL) & PNG_INFO_tRNS) {
-            if (alpha_count > 256) alpha_count = 256;
-            info->trns_count = alpha_count;
-            memcpy(info->trns, alpha, (size_t)alpha_count);
-        }
-    }
-    png_destroy_read_struct(&png, &png_info, NULL);
-    return SP_OK;
-}
-
-int sp_png_read_pixels(const uint8_t *data, size_t size, uint8_t *out, size_t out_size,
-                       char *message, size_t message_size) {
+int sp_png_read(const uint8_t *data, size_t size, sp_png_info *info, uint8_t *out, size_t out_size,
+                char *message, size_t message_size) {
     png_state state = {.data = data, .size = size, .message = message, .message_size = message_size};
     int status = check_signature(data, size, &state);
     if (status != SP_OK) return status;
@@ -138,28 +92,48 @@ int sp_png_read_pixels(const uint8_t *data, size_t size, uint8_t *out, size_t ou
     }
     png_set_read_fn(png, &state, read_bytes);
     png_read_info(png, png_info);
-    int bit_depth = png_get_bit_depth(png, png_info);
-    if (bit_depth < 8) png_set_packing(png);  // one byte per sample, values unscaled
-    if (bit_depth == 16) {
-        const uint16_t probe = 1;
-        if (*(const uint8_t *)&probe == 1) png_set_swap(png);  // PNG is big-endian
-    }
-    png_set_interlace_handling(png);
-    png_read_update_info(png, png_info);
 
-    size_t height = png_get_image_height(png, png_info);
-    size_t row_bytes = png_get_rowbytes(png, png_info);
-    if (height == 0 || row_bytes > out_size / height || row_bytes * height != out_size) {
-        set_message(&state, "decoded size differs from the size announced by the header");
-        png_error(png, "size mismatch");
+    memset(info, 0, sizeof *info);
+    info->width = png_get_image_width(png, png_info);
+    info->height = png_get_image_height(png, png_info);
+    info->color_type = png_get_color_type(png, png_info);
+    info->bit_depth = png_get_bit_depth(png, png_info);
+    if (info->color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_colorp colours = NULL;
+        int count = 0;
+        if (png_get_PLTE(png, png_info, &colours, &count) & PNG_INFO_PLTE) {
+            if (count > 256) count = 256;
+            info->palette_count = count;
+            for (int i = 0; i < count; i++) {
+                info->palette[3 * i] = colours[i].red;
+                info->palette[3 * i + 1] = colours[i].green;
+                info->palette[3 * i + 2] = colours[i].blue;
+            }
+        }
     }
-    rows = malloc(height * sizeof(png_bytep));
-    if (!rows) png_error(png, "out of memory for row pointers");
-    for (size_t y = 0; y < height; y++) rows[y] = out + y * row_bytes;
-    png_read_image(png, rows);
-    png_read_end(png, NULL);
 
-    free(rows);
+    if (out) {
+        if (info->bit_depth < 8) png_set_packing(png);  // one byte per sample, values unscaled
+        if (info->bit_depth == 16) {
+            const uint16_t probe = 1;
+            if (*(const uint8_t *)&probe == 1) png_set_swap(png);  // PNG is big-endian
+        }
+        png_set_interlace_handling(png);
+        png_read_update_info(png, png_info);
+
+        size_t height = info->height;
+        size_t row_bytes = png_get_rowbytes(png, png_info);
+        if (height == 0 || row_bytes > out_size / height || row_bytes * height != out_size) {
+            set_message(&state, "decoded size differs from the size announced by the header");
+            png_error(png, "size mismatch");
+        }
+        rows = malloc(height * sizeof(png_bytep));
+        if (!rows) png_error(png, "out of memory for row pointers");
+        for (size_t y = 0; y < height; y++) rows[y] = out + y * row_bytes;
+        png_read_image(png, rows);
+        png_read_end(png, NULL);
+        free(rows);
+    }
     png_destroy_read_struct(&png, &png_info, NULL);
     return SP_OK;
 }

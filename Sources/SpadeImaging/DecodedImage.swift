@@ -93,7 +93,7 @@ func readInfo(_ bytes: [UInt8], name: String) throws -> (ImageInfo, palette: [RG
     switch try sniffFormat(bytes, name: name) {
     case .png:
         var header = sp_png_info()
-        try check(name, .png) { sp_png_read_info(bytes, bytes.count, &header, $0, $1) }
+        try check(name, .png) { sp_png_read(bytes, bytes.count, &header, nil, 0, $0, $1) }
         guard let layout = pngLayout(colorType: header.color_type) else {
             throw ImagingError.corrupt(path: name, format: "PNG", detail: "colour type \(header.color_type)")
         }
@@ -105,7 +105,7 @@ func readInfo(_ bytes: [UInt8], name: String) throws -> (ImageInfo, palette: [RG
         return (info, palette)
     case .jpeg:
         var header = sp_jpeg_info()
-        try check(name, .jpeg) { sp_jpeg_read_info(bytes, bytes.count, &header, $0, $1) }
+        try check(name, .jpeg) { sp_jpeg_read(bytes, bytes.count, &header, 0, nil, 0, $0, $1) }
         let layout: PixelLayout
         switch header.color_space {
         case Int32(SP_JPEG_GRAY): layout = .gray
@@ -135,34 +135,34 @@ private func checkLimit(_ info: ImageInfo, name: String, maxPixels: Int) throws 
 func decode(_ bytes: [UInt8], name: String, maxPixels: Int) throws -> DecodedImage {
     let (info, palette) = try readInfo(bytes, name: name)
     try checkLimit(info, name: name, maxPixels: maxPixels)
+    if info.layout == .cmyk { throw ImagingError.unsupported(path: name, detail: "CMYK JPEG; convert it to RGB first") }
     var image = DecodedImage(info: info, palette: palette)
     let sampleCount = info.width * info.height * info.layout.channels
-    switch info.format {
-    case .png:
-        if info.bitDepth == 16 {
-            image.samples16 = try [UInt16](unsafeUninitializedCapacity: sampleCount) { buffer, count in
-                count = sampleCount
-                try check(name, .png) { message, size in
-                    sp_png_read_pixels(bytes, bytes.count, UnsafeMutableRawPointer(buffer.baseAddress!)
-                        .assumingMemoryBound(to: UInt8.self), sampleCount * 2, message, size)
-                }
+    // The glue decodes the whole file again (the header costs microseconds) into the buffer allocated here.
+    func decodePixels(into buffer: UnsafeMutableRawPointer, byteCount: Int) throws {
+        switch info.format {
+        case .png:
+            var header = sp_png_info()
+            try check(name, .png) {
+                sp_png_read(bytes, bytes.count, &header, buffer.assumingMemoryBound(to: UInt8.self), byteCount, $0, $1)
             }
-        } else {
-            image.samples8 = try [UInt8](unsafeUninitializedCapacity: sampleCount) { buffer, count in
-                count = sampleCount
-                try check(name, .png) { sp_png_read_pixels(bytes, bytes.count, buffer.baseAddress!, sampleCount, $0, $1) }
+        case .jpeg:
+            var header = sp_jpeg_info()
+            try check(name, .jpeg) {
+                sp_jpeg_read(bytes, bytes.count, &header, Int32(info.layout.channels),
+                             buffer.assumingMemoryBound(to: UInt8.self), byteCount, $0, $1)
             }
         }
-    case .jpeg:
-        if info.layout == .cmyk {
-            throw ImagingError.unsupported(path: name, detail: "CMYK JPEG; convert it to RGB first")
+    }
+    if info.bitDepth == 16 {
+        image.samples16 = try [UInt16](unsafeUninitializedCapacity: sampleCount) { buffer, count in
+            count = sampleCount
+            try decodePixels(into: UnsafeMutableRawPointer(buffer.baseAddress!), byteCount: sampleCount * 2)
         }
-        let channels = Int32(info.layout.channels)
+    } else {
         image.samples8 = try [UInt8](unsafeUninitializedCapacity: sampleCount) { buffer, count in
             count = sampleCount
-            try check(name, .jpeg) {
-                sp_jpeg_read_pixels(bytes, bytes.count, channels, buffer.baseAddress!, sampleCount, $0, $1)
-            }
+            try decodePixels(into: UnsafeMutableRawPointer(buffer.baseAddress!), byteCount: sampleCount)
         }
     }
     return image

@@ -81,10 +81,7 @@ public func readLabelMap(_ path: String, palette: Palette?, maxPixels: Int = def
 /// `readLabelMap` for bytes already in memory; `name` is what error messages call them.
 public func decodeLabelMap(_ bytes: [UInt8], name: String, palette: Palette?,
                            maxPixels: Int = defaultMaxPixels) throws -> LabelMap {
-    if try sniffFormat(bytes, name: name) == .jpeg {
-        throw ImagingError.unsupported(path: name, detail: "a JPEG cannot hold a label map (lossy); use PNG")
-    }
-    let image = try decode(bytes, name: name, maxPixels: maxPixels)
+    let image = try decodeIndexPNG(bytes, name: name, maxPixels: maxPixels, holding: "a label map")
     let pixelCount = image.width * image.height
     let stride = image.info.layout.channels
     var labels = [UInt8](repeating: 0, count: pixelCount)
@@ -131,4 +128,13 @@ public func decodeLabelMap(_ bytes: [UInt8], name: String, palette: Palette?,
         throw ImagingError.unsupported(path: name, detail: "CMYK JPEG")
     }
     return LabelMap(width: image.width, height: image.height, labels: labels)
+}
+
+/// Decodes a PNG whose values are indices (classes, instances); JPEG is refused because lossy compression
+/// changes the values.
+func decodeIndexPNG(_ bytes: [UInt8], name: String, maxPixels: Int, holding what: String) throws -> DecodedImage {
+    if try sniffFormat(bytes, name: name) == .jpeg {
+        throw ImagingError.unsupported(path: name, detail: "a JPEG cannot hold \(what) (lossy); use PNG")
+    }
+    return try decode(bytes, name: name, maxPixels: maxPixels)
 }

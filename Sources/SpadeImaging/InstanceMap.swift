@@ -7,11 +7,7 @@ public struct InstanceMap: Equatable, Sendable {
 
 /// Reads a gray (8- or 16-bit) or palette-index PNG as instance ids; only boundaries between ids matter.
 public func readInstanceMap(_ path: String, maxPixels: Int = defaultMaxPixels) throws -> InstanceMap {
-    let bytes = try FileIO.read(path)
-    if try sniffFormat(bytes, name: path) == .jpeg {
-        throw ImagingError.unsupported(path: path, detail: "a JPEG cannot hold an instance map (lossy); use PNG")
-    }
-    let image = try decode(bytes, name: path, maxPixels: maxPixels)
+    let image = try decodeIndexPNG(FileIO.read(path), name: path, maxPixels: maxPixels, holding: "an instance map")
     switch image.info.layout {
     case .gray, .grayAlpha, .indexed:
         let stride = image.info.layout == .grayAlpha ? 2 : 1

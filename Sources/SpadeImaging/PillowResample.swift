@@ -15,11 +15,6 @@ struct PillowKernel {
         if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
         return 0
     }
-
-    static let bilinear = PillowKernel(support: 1) { x in
-        let x = abs(x)
-        return x < 1 ? 1 - x : 0
-    }
 }
 
 private let precisionBits = 32 - 8 - 2

@@ -62,20 +62,21 @@ public enum PhotoFilter: String, Sendable, CaseIterable {
     case bicubic
 }
 
-/// Resizes an RGB picture; results are computed in Float and rounded to the nearest 8-bit value.
+/// Resizes an RGB picture. Bilinear and area are computed in Float and rounded to the nearest 8-bit value;
+/// bicubic follows Pillow's integer arithmetic exactly.
 public func resize(_ image: RGBImage, width: Int, height: Int, filter: PhotoFilter) -> RGBImage {
     precondition(width > 0 && height > 0, "resize target must be positive, got \(width)×\(height)")
     if image.width == width && image.height == height { return image }
-    if filter == .bicubic { return resizePillow(image, width: width, height: height, kernel: .bicubic) }
-    let values = image.pixels.map(Float.init)
     let resized: [Float]
     switch filter {
-    case .bilinear:
-        resized = resizeBilinear(values, width: image.width, height: image.height, channels: 3, toWidth: width, toHeight: height)
-    case .area:
-        resized = resizeArea(values, width: image.width, height: image.height, channels: 3, toWidth: width, toHeight: height)
     case .bicubic:
-        preconditionFailure("handled above")
+        return resizePillow(image, width: width, height: height, kernel: .bicubic)
+    case .bilinear:
+        resized = resizeBilinear(image.pixels.map(Float.init), width: image.width, height: image.height, channels: 3,
+                                 toWidth: width, toHeight: height)
+    case .area:
+        resized = resizeArea(image.pixels.map(Float.init), width: image.width, height: image.height, channels: 3,
+                             toWidth: width, toHeight: height)
     }
     return RGBImage(width: width, height: height, pixels: resized.map { UInt8(min(max($0.rounded(), 0), 255)) })
 }

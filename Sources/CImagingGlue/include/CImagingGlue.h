@@ -19,21 +19,17 @@ typedef struct {
     uint32_t width, height;
     int color_type;       // PNG colour type: 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
     int bit_depth;        // 1, 2, 4, 8 or 16 as stored in the file
-    int channels;         // samples per pixel (1 for palette)
     int palette_count;    // PLTE entries (palette images)
     uint8_t palette[256 * 3];
-    int trns_count;       // tRNS alpha entries for palette images
-    uint8_t trns[256];
 } sp_png_info;
 
-// Reads the signature, IHDR and the chunks up to the first IDAT; allocates nothing proportional to the image.
-int sp_png_read_info(const uint8_t *data, size_t size, sp_png_info *info, char *message, size_t message_size);
-
-// Decodes the pixels into `out`: one byte per sample for bit depths <= 8 (sub-byte samples unpacked, values
-// unscaled), two bytes per sample in host byte order for 16-bit files; interlacing is undone.
-// `out_size` must be width * height * channels * (bit_depth == 16 ? 2 : 1).
-int sp_png_read_pixels(const uint8_t *data, size_t size, uint8_t *out, size_t out_size,
-                       char *message, size_t message_size);
+// Reads the signature and the chunks up to the first IDAT into *info; with out == NULL it stops there and
+// allocates nothing proportional to the image. Otherwise it then decodes the pixels into `out`: one byte
+// per sample for bit depths <= 8 (sub-byte samples unpacked, values unscaled), two bytes per sample in host
+// byte order for 16-bit files; interlacing undone. out_size must be
+// width * height * channels * (bit_depth == 16 ? 2 : 1).
+int sp_png_read(const uint8_t *data, size_t size, sp_png_info *info, uint8_t *out, size_t out_size,
+                char *message, size_t message_size);
 
 // Encodes 8-bit pixels (color_type 0, 2 or 3; for 3 a PLTE of palette_count RGB triples) into a
 // malloc'd buffer returned through *out / *out_size; release it with sp_free.
@@ -51,12 +47,11 @@ typedef struct {
     int color_space;      // one of SP_JPEG_*
 } sp_jpeg_info;
 
-int sp_jpeg_read_info(const uint8_t *data, size_t size, sp_jpeg_info *info, char *message, size_t message_size);
-
-// Decodes to `out_components` (1 = gray, 3 = RGB) bytes per pixel; out_size must be width*height*out_components.
+// Reads the header into *info; with out == NULL it stops there. Otherwise it decodes to `out_components`
+// (1 = gray, 3 = RGB) bytes per pixel; out_size must be width * height * out_components.
 // Corrupt-data warnings (premature end, bad Huffman code, ...) are treated as errors.
-int sp_jpeg_read_pixels(const uint8_t *data, size_t size, int out_components, uint8_t *out, size_t out_size,
-                        char *message, size_t message_size);
+int sp_jpeg_read(const uint8_t *data, size_t size, sp_jpeg_info *info, int out_components, uint8_t *out,
+                 size_t out_size, char *message, size_t message_size);
 
 // Encodes components = 1 (gray), 3 (RGB) or 4 (CMYK) interleaved 8-bit pixels at quality 1...100.
 int sp_jpeg_write(uint32_t width, uint32_t height, int components, const uint8_t *pixels, int quality,
