@@ -39,6 +39,21 @@ public struct Palette: Equatable, Sendable {
         return names.firstIndex { $0.lowercased() == wanted }
     }
 
+    /// The label map drawn in class colours (for viewing, or as a colour-coded annotation that `readLabelMap`
+    /// maps back); values that are no class (dontcare) become `unknown`.
+    public func colourImage(_ labels: LabelMap, unknown: RGBColour = RGBColour(0, 0, 0)) -> RGBImage {
+        var table = [RGBColour](repeating: unknown, count: 256)
+        for (index, colour) in colours.enumerated() { table[index] = colour }
+        var pixels = [UInt8](repeating: 0, count: labels.labels.count * 3)
+        for (p, label) in labels.labels.enumerated() {
+            let colour = table[Int(label)]
+            pixels[3 * p] = colour.r
+            pixels[3 * p + 1] = colour.g
+            pixels[3 * p + 2] = colour.b
+        }
+        return RGBImage(width: labels.width, height: labels.height, pixels: pixels)
+    }
+
     /// Whether a label map may contain `label`: a class index or the dontcare value.
     func allows(_ label: UInt8) -> Bool { Int(label) < count || Int(label) == dontcare }
 

@@ -19,6 +19,20 @@ final class PaletteTests: XCTestCase {
         XCTAssertNil(palette.index(of: RGBColour(1, 2, 3)))
     }
 
+    func testColourImageRoundTripsThroughReadLabelMap() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let palette = try landscapePalette()
+        let labels = LabelMap(width: 5, height: 3, labels: (0..<15).map { UInt8(14 - $0) })
+        let image = palette.colourImage(labels)
+        XCTAssertEqual(image[0, 0], palette.colours[14])
+        XCTAssertEqual(image[4, 2], palette.colours[0])
+        try writePNG(image, to: dir + "/colour.png")
+        XCTAssertEqual(try readLabelMap(dir + "/colour.png", palette: palette), labels)
+        // Values that are no class get the `unknown` colour.
+        let odd = palette.colourImage(LabelMap(width: 2, height: 1, labels: [1, 255]), unknown: RGBColour(9, 8, 7))
+        XCTAssertEqual(odd.pixels, [palette.colours[1].r, palette.colours[1].g, palette.colours[1].b, 9, 8, 7])
+    }
+
     func testFullFormat() throws {
         let text = """
         # a comment line
