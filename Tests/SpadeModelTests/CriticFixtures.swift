@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import SpadeModel
 
-/// Reads the PyTorch parity fixtures (safetensors, F32 only) committed under Fixtures/critic.
+/// The PyTorch parity fixtures (safetensors, F32) committed under Fixtures/critic.
 struct CriticFixture {
     let name: String
     let tensors: [String: Tensor]
@@ -12,21 +12,9 @@ struct CriticFixture {
         guard let url = Bundle.module.url(forResource: "Fixtures/critic/\(name)", withExtension: "safetensors") else {
             throw NSError(domain: "fixture", code: 1, userInfo: [NSLocalizedDescriptionKey: "fixture \(name) not bundled"])
         }
-        let data = try Data(contentsOf: url)
-        let headerLength = data.prefix(8).withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self).littleEndian) }
-        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<8 + headerLength)) as! [String: Any]
+        let file = try SafeTensorsFile(path: url.path)
         var tensors: [String: Tensor] = [:]
-        for (key, value) in header where key != "__metadata__" {
-            let info = value as! [String: Any]
-            precondition(info["dtype"] as! String == "F32", "fixture \(name): \(key) is not F32")
-            let shape = (info["shape"] as! [Int])
-            let offsets = info["data_offsets"] as! [Int]
-            let bytes = data.subdata(in: 8 + headerLength + offsets[0]..<8 + headerLength + offsets[1])
-            let floats = bytes.withUnsafeBytes { raw in
-                (0..<raw.count / 4).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) }
-            }
-            tensors[key] = Tensor(shape: shape, data: floats)
-        }
+        for key in file.names { tensors[key] = Tensor(shape: try file.shape(key), data: try file.floats(key)) }
         self.tensors = tensors
     }
 
