@@ -66,8 +66,11 @@ public struct Palette: Equatable, Sendable {
         var background: (value: String, line: Int)?
         var dontcare: Int?
         var entries: [Int: (colour: RGBColour, key: Character?, name: String, line: Int)] = [:]
+        var indexByKey: [Character: Int] = [:]
+        var indexByLowercasedName: [String: Int] = [:]
 
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // isNewline also splits "\r\n", which Swift holds as a single Character.
+        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNumber = offset + 1
             let line = Self.stripComment(String(rawLine))
             if line.isEmpty { continue }
@@ -106,15 +109,15 @@ public struct Palette: Equatable, Sendable {
                 throw fail(lineNumber, "index \(index) is already defined on line \(previous.line)")
             }
             let key: Character? = keyField == "-" ? nil : keyField.first
-            for (otherIndex, other) in entries {
-                if let key, other.key == key {
-                    throw fail(lineNumber, "key '\(key)' is already used by class \(otherIndex) (\(other.name)) on line \(other.line)")
-                }
-                if other.name.lowercased() == className.lowercased() {
-                    throw fail(lineNumber, "name '\(className)' is already used by class \(otherIndex) on line \(other.line)")
-                }
+            if let key, let other = indexByKey[key] {
+                throw fail(lineNumber, "key '\(key)' is already used by class \(other) (\(entries[other]!.name)) on line \(entries[other]!.line)")
+            }
+            if let other = indexByLowercasedName[className.lowercased()] {
+                throw fail(lineNumber, "name '\(className)' is already used by class \(other) on line \(entries[other]!.line)")
             }
             entries[index] = (colour, key, className, lineNumber)
+            if let key { indexByKey[key] = index }
+            indexByLowercasedName[className.lowercased()] = index
         }
 
         guard !entries.isEmpty else { throw fail(0, "no classes (expected lines 'INDEX #RRGGBB KEY NAME')") }
@@ -134,7 +137,7 @@ public struct Palette: Equatable, Sendable {
             if let number = Int(value) {
                 guard (0..<count).contains(number) else { throw fail(line, "@background \(number) is not a class (0…\(count - 1))") }
                 self.background = number
-            } else if let index = ordered.firstIndex(where: { $0.name.lowercased() == value.lowercased() }) {
+            } else if let index = indexByLowercasedName[value.lowercased()] {
                 self.background = index
             } else {
                 throw fail(line, "@background '\(value)' is neither a class index nor a class name")

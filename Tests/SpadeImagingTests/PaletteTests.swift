@@ -59,6 +59,14 @@ final class PaletteTests: XCTestCase {
         XCTAssertFalse(palette.allows(4))
     }
 
+    func testWindowsLineEndings() throws {
+        let palette = try Palette(parsing: "@name crlf\r\n0 #000000 a sky\r\n1 #FFFFFF b cloud\r\n", source: "crlf.palette")
+        XCTAssertEqual(palette.names, ["sky", "cloud"])
+        XCTAssertEqual(palette.name, "crlf")
+        guard let error = syntaxError("0 #000000 a sky\r\n1 #FFFFF b cloud\r\n") else { return }
+        XCTAssertEqual(error.line, 2)
+    }
+
     func testBackgroundByNameAndDefaultName() throws {
         let palette = try Palette(parsing: "@background Grass\n0 #000000 - sky\n1 #00FF00 - grass\n", source: "dir/two.palette")
         XCTAssertEqual(palette.background, 1)
