@@ -46,7 +46,7 @@ public enum GeneratorCheckpoint {
         } catch {
             throw CheckpointError(file: path, problem: "\(error)")
         }
-        try StateDict.load(generator, from: file, prefix: prefix)
+        try StateDict.load(generator, from: file, prefix: prefix, ignoring: [PaintingModel.encoderPrefix])
         return Loaded(generator: generator, palette: file.metadata[paletteKey])
     }
 }

@@ -30,15 +30,17 @@ public enum StateDict {
 
     /// Loads `module` strictly; see `load(_:from:rejectUnexpected:)`.
     public static func load(_ module: Module, from file: SafeTensorsFile, prefix: String = "",
-                            rejectUnexpected: Bool = true) throws {
-        try load([Part(module, prefix: prefix)], from: file, rejectUnexpected: rejectUnexpected)
+                            rejectUnexpected: Bool = true, ignoring otherPrefixes: [String] = []) throws {
+        try load([Part(module, prefix: prefix)], from: file, rejectUnexpected: rejectUnexpected, ignoring: otherPrefixes)
     }
 
     /// Loads every part or nothing: each entry must exist with exactly its shape and a compatible dtype;
     /// with `rejectUnexpected`, a tensor whose name starts with a part's prefix but that the part does not
     /// have is an error too (as PyTorch's strict `load_state_dict`). Everything is validated and read
-    /// first, and only then assigned, so a failure leaves the modules untouched.
-    public static func load(_ parts: [Part], from file: SafeTensorsFile, rejectUnexpected: Bool = true) throws {
+    /// first, and only then assigned, so a failure leaves the modules untouched. Names under
+    /// `otherPrefixes` belong to other networks stored in the same file and are never "unexpected".
+    public static func load(_ parts: [Part], from file: SafeTensorsFile, rejectUnexpected: Bool = true,
+                            ignoring otherPrefixes: [String] = []) throws {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(file: file.path, problem: problem) }
         var pending: [(StateEntry, Tensor)] = []
         var expected = Set<String>()
@@ -73,6 +75,7 @@ public enum StateDict {
             let prefixes = parts.map(\.prefix)
             let unexpected = file.names.filter { name in
                 !expected.contains(name) && prefixes.contains { name.hasPrefix($0) }
+                    && !otherPrefixes.contains { name.hasPrefix($0) }
             }
             if !unexpected.isEmpty {
                 let shown = unexpected.prefix(5).map { "'\($0)'" }.joined(separator: ", ")

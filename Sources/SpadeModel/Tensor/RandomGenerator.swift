@@ -28,6 +28,17 @@ public struct RandomGenerator: RandomNumberGenerator, Equatable {
 
     public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
 
+    /// The complete state, including a pending Box–Muller normal, for exact save and restore.
+    public var savedState: [UInt64] {
+        stateWords + [spareNormal == nil ? 0 : 1, UInt64(spareNormal?.bitPattern ?? 0)]
+    }
+
+    public init(savedState words: [UInt64]) {
+        precondition(words.count == 6, "RandomGenerator: saved state needs 6 words, got \(words.count)")
+        self.init(stateWords: Array(words[0..<4]))
+        spareNormal = words[4] == 0 ? nil : Float(bitPattern: UInt32(truncatingIfNeeded: words[5]))
+    }
+
     public static func == (a: RandomGenerator, b: RandomGenerator) -> Bool {
         a.stateWords == b.stateWords && a.spareNormal == b.spareNormal
     }

@@ -44,7 +44,7 @@ public final class BatchLoader: @unchecked Sendable {
     private var stopped = false
 
     public init(dataset: PairedDataset, batchSize: Int, seed: UInt64, start: LoaderPosition = LoaderPosition(epoch: 0, iteration: 0),
-                training: Bool = true, prefetch: Int = 3) {
+                training: Bool = true, prefetch: Int = 3, background: Bool = true) {
         precondition(batchSize > 0)
         self.dataset = dataset
         self.batchSize = batchSize
@@ -54,7 +54,8 @@ public final class BatchLoader: @unchecked Sendable {
         ready = DispatchSemaphore(value: 0)
         slots = DispatchSemaphore(value: max(1, prefetch))
         nextToProduce = start
-        queue.async { [weak self] in self?.produce() }
+        // Without `background` the loader only serves `makeBatch(at:)` calls (e.g. a fixed sample batch).
+        if background { queue.async { [weak self] in self?.produce() } }
     }
 
     deinit { stop() }

@@ -1,0 +1,101 @@
+import Foundation
+import SpadeModel
+
+/// Everything that defines a training run, saved as `settings.json` in the run directory so that
+/// `--resume` continues with exactly the same model, data and schedule.
+public struct TrainingSettings: Codable, Equatable {
+    public var dataDirectory: String
+    public var format: String = DatasetFormat.auto.rawValue
+    /// Palette used to read colour label PNGs and to colour sample grids (name or path); optional.
+    public var palette: String?
+    public var model: SPADEConfig
+
+    // Data
+    public var loadSize: Int
+    public var preprocessMode: String = Preprocessing.Mode.resizeAndCrop.rawValue
+    public var flip = true
+    public var batchSize = 1
+    public var skipBad = false
+
+    // Networks and losses (reference option names in comments)
+    public var ndf = 64                     // --ndf
+    public var discriminatorLayers = 4      // --n_layers_D
+    public var discriminatorScales = 2      // --num_D
+    public var ganFeatureLoss = true        // !--no_ganFeat_loss
+    public var vggLoss = true               // !--no_vgg_loss
+    public var vggWeights: String?          // VGG19 safetensors in torchvision's key layout
+    public var lambdaFeat: Float = 10
+    public var lambdaVGG: Float = 10
+    public var lambdaKLD: Float = 0.05
+
+    // Schedule
+    public var learningRate = 0.0002        // --lr
+    public var niter = 50                   // epochs at constant rate
+    public var niterDecay = 0               // epochs of linear decay
+    public var twoTimeScale = true          // !--no_TTUR
+    public var beta1 = 0.0
+    public var beta2 = 0.9
+    /// Stop after this many iterations in total (a time-boxed run); nil: run all epochs.
+    public var maxSteps: Int?
+
+    // Bookkeeping
+    public var seed: UInt64 = 0
+    public var logEvery = 10
+    public var sampleEvery = 200
+    public var checkpointEvery = 500
+
+    public init(dataDirectory: String, model: SPADEConfig, loadSize: Int? = nil) {
+        self.dataDirectory = dataDirectory
+        self.model = model
+        self.loadSize = loadSize ?? model.cropSize
+    }
+
+    public var epochs: Int { niter + niterDecay }
+
+    public var trainingOptions: TrainingOptions {
+        var o = TrainingOptions()
+        o.discriminatorWidth = ndf
+        o.discriminatorLayers = discriminatorLayers
+        o.discriminatorScales = discriminatorScales
+        o.ganFeatureLoss = ganFeatureLoss
+        o.vggLoss = vggLoss
+        o.lambdaFeat = lambdaFeat
+        o.lambdaVGG = lambdaVGG
+        o.lambdaKLD = lambdaKLD
+        o.schedule = LearningRateSchedule(baseRate: learningRate, niter: niter, niterDecay: niterDecay, twoTimeScale: twoTimeScale)
+        o.beta1 = beta1
+        o.beta2 = beta2
+        return o
+    }
+
+    public func preprocessing(training: Bool) throws -> Preprocessing {
+        guard let mode = Preprocessing.Mode(rawValue: preprocessMode) else {
+            throw TrainingError("unknown preprocess mode '\(preprocessMode)' (use resize_and_crop or fixed)")
+        }
+        return Preprocessing(mode: mode, loadSize: training ? loadSize : model.cropSize, cropSize: model.cropSize,
+                             aspectRatio: model.aspectRatio, flip: training && flip)
+    }
+
+    public func save(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: path)
+    }
+
+    public static func load(from path: String) throws -> TrainingSettings {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TrainingError("\(path): cannot read the run's settings (is this a run directory?)")
+        }
+        do {
+            return try JSONDecoder().decode(TrainingSettings.self, from: data)
+        } catch {
+            throw TrainingError("\(path): unreadable run settings: \(error)")
+        }
+    }
+}
+
+public struct TrainingError: Error, CustomStringConvertible, LocalizedError {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+    public var errorDescription: String? { description }
+}
