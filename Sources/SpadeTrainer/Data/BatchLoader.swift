@@ -52,7 +52,9 @@ public final class BatchLoader: @unchecked Sendable {
         self.training = training
         iterationsPerEpoch = training ? max(1, dataset.count / batchSize) : (dataset.count + batchSize - 1) / batchSize
         ready = DispatchSemaphore(value: 0)
-        slots = DispatchSemaphore(value: max(1, prefetch))
+        // Created at 0 and signalled up: libdispatch traps when a semaphore is freed below its initial value.
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<max(1, prefetch) { slots.signal() }
         nextToProduce = start
         // Without `background` the loader only serves `makeBatch(at:)` calls (e.g. a fixed sample batch).
         if background { queue.async { [weak self] in self?.produce() } }

@@ -48,8 +48,13 @@ public final class TrainingRun {
     }
 
     /// Continues the run in `directory` from its last checkpoint.
-    public static func resume(_ directory: String, report: (String) -> Void) throws -> TrainingRun {
-        let settings = try TrainingSettings.load(from: (directory as NSString).appendingPathComponent(settingsFile))
+    /// `maxSteps` extends (or shortens) a time-boxed run.
+    public static func resume(_ directory: String, report: (String) -> Void, maxSteps: Int? = nil) throws -> TrainingRun {
+        var settings = try TrainingSettings.load(from: (directory as NSString).appendingPathComponent(settingsFile))
+        if let maxSteps {
+            settings.maxSteps = maxSteps
+            try settings.save(to: (directory as NSString).appendingPathComponent(settingsFile))
+        }
         let checkpoint = (directory as NSString).appendingPathComponent(checkpointFile)
         guard FileManager.default.fileExists(atPath: checkpoint) else {
             throw TrainingError("\(directory): no \(checkpointFile) to resume from (the run stopped before its first checkpoint)")

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import SpadeImaging
+import SpadeModel
+import SpadeTrainer
+
+/// `spadepaint train`: trains SPADE on a dataset folder, leaving checkpoints, sample grids and loss
+/// plots in a run directory; Ctrl-C saves and `--resume` continues exactly.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a SPADE model (reference defaults) on paired photos and label maps.",
+        discussion: """
+            Layouts (--format auto detects them): pairs (images/ + labels/), ade20k (ADEChallengeData2016), \
+            cityscapes (leftImg8bit + gtFine), cocostuff (train2017 + stuffthingmaps_trainval2017).
+            Examples:
+              spadepaint synth --count 2000 --size 256x256 --seed 1 --out data/landscapes
+              spadepaint train --data data/landscapes --palette landscape --use-vae --ngf 16 --run runs/land
+              spadepaint train --resume runs/land
+            """)
+
+    // Data
+    @Option(help: "Dataset directory.") var data: String?
+    @Option(help: "Dataset layout: auto, pairs, ade20k, cityscapes, cocostuff.") var format = "auto"
+    @Option(help: "Palette (name or path): class count, colour label PNGs, sample-grid colours.") var palette: String?
+    @Option(name: .customLong("batch-size"), help: "Images per iteration.") var batchSize = 1
+    @Option(name: .customLong("preprocess-mode"), help: "resize_and_crop or fixed.") var preprocessMode: String?
+    @Option(name: .customLong("load-size"), help: "Resize size before cropping (resize_and_crop); default crop·286/256.") var loadSize: Int?
+    @Flag(name: .customLong("no-flip"), help: "No random horizontal flips.") var noFlip = false
+    @Flag(name: .customLong("skip-bad"), help: "Train on the good pairs when validation finds bad ones.") var skipBad = false
+
+    // Model
+    @Option(help: "Reference configuration: ade20k, coco-stuff, cityscapes.") var preset: String?
+    @Option(name: .customLong("label-nc"), help: "Label classes (default: the palette's class count).") var labelNC: Int?
+    @Flag(name: .customLong("contain-dontcare"), help: "Add a don't-care channel (label 255).") var containDontcare = false
+    @Flag(name: .customLong("instances"), help: "Add the instance-edge channel.") var instances = false
+    @Option(help: "Generator width.") var ngf: Int?
+    @Option(name: .customLong("z-dim")) var zDim: Int?
+    @Option(name: .customLong("crop-size")) var cropSize: Int?
+    @Option(name: .customLong("aspect-ratio")) var aspectRatio: Double?
+    @Option(help: "normal, more or most.") var upsampling: String?
+    @Option(name: .customLong("norm-g"), help: "e.g. spectralspadesyncbatch3x3, spectralspadeinstance3x3.") var normG: String?
+    @Option(name: .customLong("spade-hidden"), help: "Hidden width of the SPADE MLPs (reference: 128).") var spadeHidden: Int?
+    @Flag(name: .customLong("use-vae"), help: "Train the style encoder (needed for --style).") var useVAE = false
+
+    // Discriminator and losses
+    @Option var ndf = 64
+    @Option(name: .customLong("n-layers-d")) var nLayersD = 4
+    @Option(name: .customLong("num-d")) var numD = 2
+    @Flag(name: .customLong("no-ganfeat-loss")) var noGanFeatLoss = false
+    @Flag(name: .customLong("no-vgg-loss")) var noVGGLoss = false
+    @Option(help: "VGG19 weights (safetensors, torchvision key layout) for the perceptual loss.") var vgg: String?
+    @Option(name: .customLong("lambda-feat")) var lambdaFeat: Float = 10
+    @Option(name: .customLong("lambda-vgg")) var lambdaVGG: Float = 10
+    @Option(name: .customLong("lambda-kld")) var lambdaKLD: Float = 0.05
+
+    // Schedule
+    @Option(help: "Base learning rate (TTUR: G lr/2, D 2·lr).") var lr = 0.0002
+    @Option(help: "Epochs at the base rate.") var niter = 50
+    @Option(name: .customLong("niter-decay"), help: "Epochs of linear decay to 0.") var niterDecay = 0
+    @Flag(name: .customLong("no-ttur")) var noTTUR = false
+    @Option var beta1: Double?
+    @Option var beta2: Double?
+    @Option(name: .customLong("max-steps"), help: "Stop after this many iterations in total.") var maxSteps: Int?
+
+    // Run
+    @Option(name: .customLong("run"), help: "New run directory.") var runDirectory: String?
+    @Option(help: "Continue the run in this directory.") var resume: String?
+    @Option var seed: UInt64 = 0
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Log lines instead of a live progress line.") var quiet = false
+    @Option(name: .customLong("log-every")) var logEvery = 10
+    @Option(name: .customLong("sample-every")) var sampleEvery = 200
+    @Option(name: .customLong("checkpoint-every")) var checkpointEvery = 500
+
+    func report(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    func modelConfig(palette: Palette?) throws -> SPADEConfig {
+        var config: SPADEConfig
+        if let preset {
+            guard let p = SPADEConfig.preset(named: preset) else {
+                throw ValidationError("unknown preset '\(preset)' (ade20k, coco-stuff, cityscapes)")
+            }
+            config = p
+        } else {
+            guard let classes = labelNC ?? palette.map({ $0.count - (containDontcare ? 1 : 0) }) else {
+                throw ValidationError("give --label-nc, --palette or --preset so the model knows its classes")
+            }
+            config = SPADEConfig(labelNC: classes, containDontcareLabel: containDontcare, noInstance: !instances)
+        }
+        if let ngf { config.ngf = ngf }
+        if let zDim { config.zDim = zDim }
+        if let cropSize { config.cropSize = cropSize }
+        if let aspectRatio { config.aspectRatio = aspectRatio }
+        if let upsampling {
+            guard let mode = UpsamplingMode(rawValue: upsampling) else { throw ValidationError("--upsampling: normal, more or most") }
+            config.numUpsamplingLayers = mode
+        }
+        if let normG { config.normG = normG }
+        if let spadeHidden { config.spadeHidden = spadeHidden }
+        if useVAE { config.useVAE = true }
+        _ = try config.normSpec()
+        return config
+    }
+
+    func run() throws {
+        if let threads { Parallel.threads = threads }
+        let interruption = InterruptionFlag()
+        let trainingRun: TrainingRun
+        do {
+            if let resume {
+                trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps)
+            } else {
+                guard let data, let runDirectory else { throw ValidationError("give --data DIR and --run RUN_DIR (or --resume RUN_DIR)") }
+                let loadedPalette = try palette.map { try Palette.load(named: $0) }
+                let config = try modelConfig(palette: loadedPalette)
+                var settings = TrainingSettings(dataDirectory: data, model: config,
+                                                loadSize: loadSize ?? (preprocessMode == "fixed" ? config.cropSize : config.cropSize * 286 / 256))
+                settings.format = format
+                settings.palette = palette
+                settings.batchSize = batchSize
+                if let preprocessMode { settings.preprocessMode = preprocessMode } else if preset?.lowercased() == "cityscapes" { settings.preprocessMode = "fixed"; settings.loadSize = config.cropSize }
+                settings.flip = !noFlip
+                settings.skipBad = skipBad
+                settings.ndf = ndf
+                settings.discriminatorLayers = nLayersD
+                settings.discriminatorScales = numD
+                settings.ganFeatureLoss = !noGanFeatLoss
+                settings.vggLoss = !noVGGLoss
+                settings.vggWeights = vgg
+                settings.lambdaFeat = lambdaFeat
+                settings.lambdaVGG = lambdaVGG
+                settings.lambdaKLD = lambdaKLD
+                settings.learningRate = lr
+                settings.niter = niter
+                settings.niterDecay = niterDecay
+                settings.twoTimeScale = !noTTUR
+                settings.beta1 = beta1 ?? (noTTUR ? 0.5 : 0)
+                settings.beta2 = beta2 ?? (noTTUR ? 0.999 : 0.9)
+                settings.maxSteps = maxSteps
+                settings.seed = seed
+                settings.logEvery = max(1, logEvery)
+                settings.sampleEvery = max(1, sampleEvery)
+                settings.checkpointEvery = max(1, checkpointEvery)
+                trainingRun = try TrainingRun.start(settings, in: runDirectory, report: report)
+            }
+            let outcome = try trainingRun.run(quiet: quiet, interruption: interruption, report: report)
+            if case .interrupted = outcome {
+                report("stopped; continue with: spadepaint train --resume \(trainingRun.directory)")
+            } else {
+                report("done: \(trainingRun.step) steps; paint with: spadepaint --checkpoint \(trainingRun.modelPath)")
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            report("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import SpadeImaging
+import SpadeModel
+import XCTest
+@testable import SpadeTrainer
+
+/// Trains tiny models for a few steps on a generated dataset: the run writes what it promises and a
+/// resumed run ends bit-identical to an uninterrupted one.
+final class TrainingRunTests: XCTestCase {
+    var root: String!
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "spadepaint-train-\(UUID().uuidString)"
+        let data = (root as NSString).appendingPathComponent("data")
+        for sub in ["images", "labels"] {
+            try FileManager.default.createDirectory(atPath: "\(data)/\(sub)", withIntermediateDirectories: true)
+        }
+        // Six 40×40 pairs: three classes in bands whose position varies, photo colour per class plus noise.
+        var rng = RandomGenerator(seed: 9)
+        let colours: [[Float]] = [[90, 150, 230], [120, 110, 100], [60, 160, 60]]
+        for k in 0..<6 {
+            var labels = LabelMap(width: 40, height: 40)
+            var photo = RGBImage(width: 40, height: 40)
+            for y in 0..<40 { for x in 0..<40 {
+                let c: UInt8 = y < 12 + 2 * k ? 0 : (x < 20 + k ? 1 : 2)
+                labels.labels[y * 40 + x] = c
+                for ch in 0..<3 {
+                    photo.pixels[3 * (y * 40 + x) + ch] = UInt8(max(0, min(255, colours[Int(c)][ch] + 20 * rng.normal())))
+                }
+            }}
+            try writePNG(photo, to: "\(data)/images/p\(k).png")
+            try writeLabelPNG(labels, to: "\(data)/labels/p\(k).png", palette: nil)
+        }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
+
+    func settings(vae: Bool) -> TrainingSettings {
+        var model = SPADEConfig(labelNC: 3, containDontcareLabel: false, noInstance: true, ngf: 4, zDim: 8, cropSize: 32)
+        model.useVAE = vae
+        model.spadeHidden = 8
+        var s = TrainingSettings(dataDirectory: (root as NSString).appendingPathComponent("data"), model: model, loadSize: 36)
+        s.batchSize = 2
+        s.ndf = 4
+        s.discriminatorLayers = 2
+        s.vggLoss = false
+        s.logEvery = 1
+        s.sampleEvery = 2
+        s.checkpointEvery = 2
+        s.seed = 5
+        return s
+    }
+
+    func quiet(_ line: String) {}
+
+    func testTinyModelTrainsAndWritesCheckpointSamplesAndLosses() throws {
+        var s = settings(vae: false)
+        s.maxSteps = 4
+        let dir = (root as NSString).appendingPathComponent("run")
+        let run = try TrainingRun.start(s, in: dir, report: quiet)
+        XCTAssertEqual(try run.run(quiet: true, report: quiet), .finished)
+        XCTAssertEqual(run.step, 4)
+        for file in ["settings.json", "checkpoint.safetensors", "model.safetensors", "losses.csv", "losses.png",
+                     "samples/latest.png", "samples/step_0000002.png", "samples/step_0000004.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/\(file)"), "missing \(file)")
+        }
+        let csv = try String(contentsOfFile: "\(dir)/losses.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "step,GAN,GAN_Feat,D_Fake,D_real")
+        XCTAssertEqual(csv.count, 5)
+        for row in csv.dropFirst() { for v in row.split(separator: ",").dropFirst() { XCTAssertTrue(Float(v)!.isFinite) } }
+        let grid = try readRGB("\(dir)/samples/latest.png")
+        XCTAssertEqual(grid.width, 3 * 34 + 2)
+        // The painting model loads on its own and reproduces the trained generator.
+        let model = try PaintingModel.load(path: run.modelPath)
+        XCTAssertEqual(model.generator.config, s.model)
+        XCTAssertNil(model.encoder)
+        for (a, b) in zip(model.generator.parameters, run.training.generator.parameters) { XCTAssertEqual(a.value, b.value) }
+        // A second start in the same directory is refused: nothing gets overwritten.
+        XCTAssertThrowsError(try TrainingRun.start(s, in: dir, report: quiet)) { XCTAssertTrue("\($0)".contains("already holds a run")) }
+    }
+
+    func testResumedRunIsBitIdenticalToUninterruptedRun() throws {
+        var s = settings(vae: true)
+        s.maxSteps = 6
+        let straightDir = (root as NSString).appendingPathComponent("straight")
+        let straight = try TrainingRun.start(s, in: straightDir, report: quiet)
+        try straight.run(quiet: true, report: quiet)
+
+        s.maxSteps = 3
+        let splitDir = (root as NSString).appendingPathComponent("split")
+        try TrainingRun.start(s, in: splitDir, report: quiet).run(quiet: true, report: quiet)
+        let resumed = try TrainingRun.resume(splitDir, report: quiet, maxSteps: 6)
+        XCTAssertEqual(resumed.step, 3)
+        try resumed.run(quiet: true, report: quiet)
+        XCTAssertEqual(resumed.step, 6)
+
+        let a = straight.training.checkpointParts.flatMap { part in part.module.stateEntries().map { (part.prefix + $0.0, $0.1.tensor) } }
+        let b = resumed.training.checkpointParts.flatMap { part in part.module.stateEntries().map { (part.prefix + $0.0, $0.1.tensor) } }
+        XCTAssertEqual(a.map(\.0), b.map(\.0))
+        XCTAssertGreaterThan(a.count, 50)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x.1, y.1, "\(x.0) differs after resume") }
+        XCTAssertNotNil(try PaintingModel.load(path: resumed.modelPath).encoder)
+        let straightLosses = try String(contentsOfFile: "\(straightDir)/losses.csv", encoding: .utf8)
+        let resumedLosses = try String(contentsOfFile: "\(splitDir)/losses.csv", encoding: .utf8)
+        XCTAssertEqual(straightLosses, resumedLosses)
+    }
+
+    func testBadDatasetIsReportedBeforeTraining() throws {
+        let data = (root as NSString).appendingPathComponent("data")
+        try writeLabelPNG(LabelMap(width: 40, height: 40, fill: 7), to: "\(data)/labels/p0.png", palette: nil)
+        var lines: [String] = []
+        XCTAssertThrowsError(try TrainingRun.start(settings(vae: false), in: root + "/bad", report: { lines.append($0) })) {
+            XCTAssertTrue("\($0)".contains("1 problem(s)"), "\($0)")
+        }
+        XCTAssertTrue(lines.contains { $0.contains("labels/p0.png: label value 7") }, lines.joined(separator: "\n"))
+        var skipping = settings(vae: false)
+        skipping.skipBad = true
+        skipping.maxSteps = 1
+        let run = try TrainingRun.start(skipping, in: root + "/skip", report: quiet)
+        XCTAssertEqual(run.dataset.count, 5)
+    }
+
+    func testInterruptionSavesACheckpointAndStops() throws {
+        var s = settings(vae: false)
+        s.maxSteps = 100
+        let dir = (root as NSString).appendingPathComponent("stop")
+        let run = try TrainingRun.start(s, in: dir, report: quiet)
+        let flag = InterruptionFlag(signals: [SIGUSR1])
+        raise(SIGUSR1)
+        let deadline = Date().addingTimeInterval(5)
+        while flag.signal == nil && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(try run.run(quiet: true, interruption: flag, report: quiet), .interrupted(signal: SIGUSR1))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/checkpoint.safetensors"))
+        XCTAssertEqual(try TrainingRun.resume(dir, report: quiet).step, run.step)
+    }
+}
