@@ -156,6 +156,18 @@ enum Ref {
         return y
     }
 
+    /// max_pool2d(2, stride 2), floor mode: the largest of each 2×2 block.
+    static func maxPool2x2(_ x: [Double], _ xs: Shape4) -> [Double] {
+        let oh = xs.h / 2, ow = xs.w / 2
+        var y = [Double](repeating: 0, count: xs.n * xs.c * oh * ow)
+        for p in 0..<(xs.n * xs.c) { for oy in 0..<oh { for ox in 0..<ow {
+            var best = -Double.infinity
+            for i in 0..<2 { for j in 0..<2 { best = max(best, x[(p * xs.h + 2 * oy + i) * xs.w + 2 * ox + j]) } }
+            y[(p * oh + oy) * ow + ox] = best
+        } } }
+        return y
+    }
+
     static func concatChannels(_ a: [Double], channelsA: Int, _ b: [Double], channelsB: Int, n: Int, hw: Int) -> [Double] {
         var y = [Double]()
         for s in 0..<n {

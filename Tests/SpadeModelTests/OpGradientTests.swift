@@ -193,6 +193,18 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// Maps whose mean is large next to their spread (e.g. 100 ± 0.1): rounding the mean to float32
+    /// before subtracting it would cost ~4e-5 in the normalised output; the ops keep it exact-ish.
+    func testNormalizationKeepsPrecisionWithLargeMean() {
+        var rng = RandomGenerator(seed: 27)
+        let xs = Shape4(n: 2, c: 3, h: 6, w: 5)
+        let x = rng.normalTensor([xs.n, xs.c, xs.h, xs.w], mean: 100, std: 0.1)
+        assertClose(InstanceNorm.forward(x).0, Ref.instanceNorm(x.doubles, xs), "instance norm, mean 100", tolerance: 1e-6)
+        var runningMean = Tensor(shape: [xs.c]), runningVar = Tensor(shape: [xs.c], repeating: 1)
+        let y = BatchNorm.trainForward(x, weight: nil, bias: nil, runningMean: &runningMean, runningVar: &runningVar).0
+        assertClose(y, Ref.batchNormTrain(x.doubles, xs, gamma: nil, beta: nil), "batch norm train, mean 100", tolerance: 1e-6)
+    }
+
     func testActivationGradients() {
         var rng = RandomGenerator(seed: 17)
         let x = rng.normalAwayFromZero([2, 3, 4, 5])
@@ -272,6 +284,35 @@ final class OpGradientTests: XCTestCase {
             assertGradient(Resample.avgPool3x3s2Backward(r, inputHeight: h, inputWidth: w),
                            GradientCheck.numeric(f, at: [x.doubles], upstream: r.doubles, wrt: 0), "avg pool \(h)x\(w) ∂x")
         }
+    }
+
+    func testMaxPoolGradients() {
+        var rng = RandomGenerator(seed: 28)
+        for (h, w) in [(4, 6), (5, 7), (2, 2)] {
+            let xs = Shape4(n: 2, c: 2, h: h, w: w)
+            let x = rng.normalTensor([xs.n, xs.c, h, w])  // distinct values: no ties within 1e-6
+            let (y, argmax) = MaxPool.forward2x2(x)
+            let f: ([[Double]]) -> [Double] = { a in Ref.maxPool2x2(a[0], xs) }
+            assertClose(y, f([x.doubles]), "max pool \(h)x\(w) forward", tolerance: 0)
+            let r = rng.normalTensor(y.shape)
+            assertGradient(MaxPool.backward2x2(r, argmax: argmax, inputShape: x.shape),
+                           GradientCheck.numeric(f, at: [x.doubles], upstream: r.doubles, wrt: 0), "max pool \(h)x\(w) ∂x")
+        }
+        // Ties go to the first element in scan order, as PyTorch.
+        let tied = Tensor(shape: [1, 1, 2, 2], data: [1, 3, 3, 3])
+        let (_, argmax) = MaxPool.forward2x2(tied)
+        XCTAssertEqual(argmax, [1])
+    }
+
+    func testBatchConcatAndSplit() {
+        var rng = RandomGenerator(seed: 29)
+        let a = rng.normalTensor([2, 3, 2, 2]), b = rng.normalTensor([1, 3, 2, 2])
+        let y = Tensor.concatBatch([a, b])
+        XCTAssertEqual(y.shape, [3, 3, 2, 2])
+        XCTAssertEqual(y.data, a.data + b.data)
+        let parts = y.splitBatch([2, 1])
+        XCTAssertEqual(parts[0], a)
+        XCTAssertEqual(parts[1], b)
     }
 
     func testConcatAndSplitGradients() {

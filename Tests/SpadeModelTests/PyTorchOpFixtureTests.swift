@@ -79,6 +79,14 @@ final class PyTorchOpFixtureTests: XCTestCase {
         XCTAssertEqual(fixture.cases.count, 5)
     }
 
+    func testMaxPoolMatchesPyTorch() throws {
+        let fixture = try OpFixture("max_pool")
+        for name in fixture.cases {
+            try fixture.assertMatches(MaxPool.forward2x2(try fixture.tensor("\(name).x")).0, "\(name).y", tolerance: 0)
+        }
+        XCTAssertEqual(fixture.cases.count, 2)
+    }
+
     /// `torch.nn.utils.spectral_norm` on a Conv2d, through our Conv2dLayer: state_dict names and order,
     /// two training forwards (each one power iteration on u, v), then an eval forward with stored u, v.
     func testSpectralNormConvMatchesPyTorch() throws {

@@ -35,10 +35,12 @@ public enum BatchNorm {
                                 let variance = sq / Double(count)
                                 let inv = Float(1 / (variance + Double(eps)).squareRoot())
                                 mb[ch] = mean; vb[ch] = variance; ib[ch] = inv
-                                let m = Float(mean)
+                                // The mean as float32 plus its rounding remainder: subtracting both keeps
+                                // x − mean accurate when the mean is large next to the spread.
+                                let m = Float(mean), mLow = Float(mean - Double(m))
                                 for s in 0..<n {
                                     let p = xp + (s * c + ch) * hw, o = op + (s * c + ch) * hw
-                                    for i in 0..<hw { o[i] = (p[i] - m) * inv }
+                                    for i in 0..<hw { o[i] = ((p[i] - m) - mLow) * inv }
                                 }
                             }
                         }
@@ -148,8 +150,8 @@ public enum InstanceNorm {
                         for i in 0..<hw { let d = Double(p[i]) - mean; sq += d * d }
                         let inv = Float(1 / (sq / Double(hw) + Double(eps)).squareRoot())
                         ib[nc] = inv
-                        let m = Float(mean)
-                        for i in 0..<hw { o[i] = (p[i] - m) * inv }
+                        let m = Float(mean), mLow = Float(mean - Double(m))  // as in batch norm
+                        for i in 0..<hw { o[i] = ((p[i] - m) - mLow) * inv }
                     }
                 }
             }
