@@ -13,6 +13,10 @@ public func readRGB(_ path: String, maxPixels: Int = defaultMaxPixels) throws ->
 /// `readRGB` for bytes already in memory; `name` is what error messages call them.
 public func decodeRGB(_ bytes: [UInt8], name: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
     let image = try decode(bytes, name: name, maxPixels: maxPixels)
+    // The common case (8-bit RGB PNG, every colour JPEG) is already in the right layout.
+    if image.info.layout == .rgb && image.info.bitDepth == 8 {
+        return RGBImage(width: image.width, height: image.height, pixels: image.samples8)
+    }
     let pixelCount = image.width * image.height
     var rgb = [UInt8](repeating: 0, count: pixelCount * 3)
     switch image.info.layout {
