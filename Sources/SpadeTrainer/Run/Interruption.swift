@@ -13,13 +13,14 @@ public final class InterruptionFlag: @unchecked Sendable {
         for sig in signals {
             Glibc.signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in self?.raise(sig) }
+            source.setEventHandler { [weak self] in self?.receive(sig) }
             source.resume()
             sources.append(source)
         }
     }
 
-    private func raise(_ sig: Int32) {
+    /// What a delivered signal does (called by the signal source; tests call it directly).
+    func receive(_ sig: Int32) {
         lock.lock()
         let already = raised != 0
         raised = sig
