@@ -98,6 +98,9 @@ final class CriticParityTests: XCTestCase {
         XCTAssertThrowsError(try VGG19(tensors: missing, source: "vgg.safetensors")) { error in
             XCTAssertEqual("\(error)", "vgg.safetensors: not usable as VGG19 weights: missing tensor features.21.weight")
         }
+        XCTAssertThrowsError(try VGG19(contentsOf: "/nonexistent/vgg19.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/vgg19.safetensors"), "\(error)")
+        }
         var misshapen = f.tensors
         misshapen["features.5.weight"] = Tensor(shape: [8, 3, 3, 3])
         XCTAssertThrowsError(try VGG19(tensors: misshapen, source: "vgg.safetensors")) { error in

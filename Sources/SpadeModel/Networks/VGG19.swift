@@ -58,20 +58,21 @@ public final class VGG19 {
     }
 
     /// The five tap features of images [N, 3, H, W] (fed as they are: [-1, 1], no normalisation).
-    public func forward(_ x: Tensor) -> Run {
+    /// Without `keepForBackward` (the detached real image) no activations are kept.
+    public func forward(_ x: Tensor, keepForBackward: Bool = true) -> Run {
         var run = Run(features: [])
         var h = x
         for index in 0...Self.tapIndices.last! {
             if let conv = convs[index] {
-                run.convInputs[index] = h
+                if keepForBackward { run.convInputs[index] = h }
                 h = Conv2d.forward(h, weight: conv.weight, bias: conv.bias, stride: 1, padding: 1)
             } else if Self.poolIndices.contains(index) {
                 let shape = h.shape
                 let (y, argmax) = MaxPool.forward2x2(h)
-                run.pools[index] = (argmax, shape)
+                if keepForBackward { run.pools[index] = (argmax, shape) }
                 h = y
             } else {
-                run.reluInputs[index] = h
+                if keepForBackward { run.reluInputs[index] = h }
                 h = Activation.relu(h)
                 if Self.tapIndices.contains(index) { run.features.append(h) }
             }
@@ -82,6 +83,7 @@ public final class VGG19 {
     /// Gradient with respect to the input of `run` given gradients on its five features. The weights are frozen.
     public func backward(_ featureGrads: [Tensor], run: Run) -> Tensor {
         precondition(featureGrads.count == Self.tapCount, "VGG19.backward: \(featureGrads.count) gradients for \(Self.tapCount) features")
+        precondition(!run.convInputs.isEmpty, "VGG19.backward: the forward was run without keepForBackward")
         var g: Tensor?
         for index in stride(from: Self.tapIndices.last!, through: 0, by: -1) {
             if let tap = Self.tapIndices.firstIndex(of: index) {

@@ -124,7 +124,7 @@ public struct VGGLoss {
     /// The loss and its gradient with respect to `fake`.
     public func compute(fake: Tensor, real: Tensor) -> (value: Float, grad: Tensor) {
         checkSameShape("VGG loss", fake, real)
-        let realFeatures = network.forward(real).features
+        let realFeatures = network.forward(real, keepForBackward: false).features
         let fakeRun = network.forward(fake)
         var total: Float = 0
         var grads: [Tensor] = []
