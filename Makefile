@@ -1,6 +1,6 @@
 # spadepaint — the two commands of the README are `make run` and `make test`.
 SHELL := /bin/bash
-DEBIAN_PACKAGES := pkg-config libopenblas-dev libncurses-dev libpng-dev libjpeg62-turbo-dev libsixel-dev tmux
+DEBIAN_PACKAGES := pkg-config libopenblas-dev libncurses-dev libpng-dev libjpeg62-turbo-dev libsixel-dev tmux python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/spadepaint
 
@@ -22,6 +22,7 @@ run: build
 test: deps
 	swift build -c release -Xswiftc -enable-testing --build-tests
 	swift test -c release -Xswiftc -enable-testing --skip-build
+	Tests/e2e/painter-tmux.sh $(BIN)
 
 bench: build
 	$(BIN) bench conv

@@ -227,9 +227,11 @@ extension PainterApp {
 
     func handleMouse() {
         var ev = MEVENT()
-        guard getmouse(&ev) == OK, let layout, mode == .normal else { return }
+        guard getmouse(&ev) == OK else { return }
+        guard let layout, mode == .normal else { log("MOUSE ignored in mode \(mode)"); return }
         let b = UInt64(ev.bstate)
         let row = Int(ev.y), col = Int(ev.x)
+        log("MOUSE bstate=0x\(String(b, radix: 16)) row=\(row) col=\(col)")
         let canvas = layout.canvas
         let point = CanvasPoint.cell(column: col - canvas.column, row: row - canvas.row)
         if b & MouseMask.button1Pressed != 0 {
@@ -246,6 +248,17 @@ extension PainterApp {
             if mouseDown {
                 controller.release(point)
                 mouseDown = false
+            } else if canvas.contains(row: row, column: col) {
+                // ncurses sometimes folds a quick press into the release it reads with it.
+                click(point)
+            }
+        } else if b & (MouseMask.button1Clicked | MouseMask.button1DoubleClicked | MouseMask.button1TripleClicked) != 0 {
+            // A press and release read together arrive merged as a click (even with
+            // mouseinterval(0)): paint it as both.
+            if canvas.contains(row: row, column: col) {
+                click(point)
+            } else if let entry = paletteEntry(atScreenRow: row), layout.palette.contains(row: row, column: col) {
+                selectClass(entry)
             }
         } else if b & MouseMask.reportPosition != 0 {
             if mouseDown { controller.drag(point) }
@@ -254,5 +267,14 @@ extension PainterApp {
         } else if b & MouseMask.button5Pressed != 0 {
             if layout.palette.contains(row: row, column: col) { scrollPalette(by: 3) }
         }
+    }
+
+    private func click(_ point: CanvasPoint) {
+        if penDown { togglePen() }
+        cursorVisible = false
+        markCursorRows()
+        controller.press(point)
+        controller.release(point)
+        mouseDown = false
     }
 }

@@ -10,6 +10,8 @@ enum MouseMask {
     static let button1Released: UInt64 = 0o1
     static let button1Pressed: UInt64 = 0o2
     static let button1Clicked: UInt64 = 0o4
+    static let button1DoubleClicked: UInt64 = 0o10
+    static let button1TripleClicked: UInt64 = 0o20
     static let button4Pressed: UInt64 = 0o2 << 15   // wheel up
     static let button5Pressed: UInt64 = 0o2 << 20   // wheel down
     static let reportPosition: UInt64 = 0o10 << 25
