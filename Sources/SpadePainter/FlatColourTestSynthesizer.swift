@@ -41,7 +41,7 @@ public final class FlatColourTestSynthesizer: PictureSynthesizer {
             }
             if cancelled { return nil }
         }
-        return LabelFiles.colourImage(labels, palette: palette)
+        return palette.colourImage(labels)
     }
 
     public func newRandomStyle(seed: UInt64) {

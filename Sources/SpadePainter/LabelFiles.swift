@@ -36,20 +36,8 @@ public enum LabelFiles {
                            labels: canvas.upsampled(by: factor))
         try writeLabelPNG(map, to: path, palette: palette)
         let colour = colourPath(for: path)
-        try writePNG(colourImage(map, palette: palette), to: colour)
+        try writePNG(palette.colourImage(map), to: colour)
         return colour
-    }
-
-    /// Each label as its palette colour.
-    public static func colourImage(_ map: LabelMap, palette: Palette) -> RGBImage {
-        var pixels = [UInt8](repeating: 0, count: map.width * map.height * 3)
-        for (i, label) in map.labels.enumerated() where Int(label) < palette.count {
-            let c = palette.colours[Int(label)]
-            pixels[3 * i] = c.r
-            pixels[3 * i + 1] = c.g
-            pixels[3 * i + 2] = c.b
-        }
-        return RGBImage(width: map.width, height: map.height, pixels: pixels)
     }
 }
 

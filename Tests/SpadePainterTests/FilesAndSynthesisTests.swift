@@ -131,7 +131,7 @@ final class BlurringSynthesizer: PictureSynthesizer {
             if shouldCancel() { return nil }
             usleep(1000)
         }
-        let flat = LabelFiles.colourImage(labels, palette: palette)
+        let flat = palette.colourImage(labels)
         var out = flat
         for y in 0..<flat.height {
             for x in 0..<flat.width {
