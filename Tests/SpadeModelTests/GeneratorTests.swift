@@ -139,3 +139,17 @@ final class GeneratorTests: XCTestCase {
         }
     }
 }
+
+extension GeneratorTests {
+    func testSynthesizeStopsWhenCancelledAndOtherwiseEqualsEvalForward() throws {
+        var rng = RandomGenerator(seed: 5)
+        let c = SPADEConfig(labelNC: 3, containDontcareLabel: false, noInstance: true, ngf: 2, cropSize: 32, spadeHidden: 4)
+        let g = try SPADEGenerator(config: c, rng: &rng)
+        let labels = try LabelEncoding.oneHot([UInt8](repeating: 1, count: 32 * 32), height: 32, width: 32, config: c)
+        var asked = 0
+        XCTAssertNil(g.synthesize(labels: labels, shouldCancel: { asked += 1; return asked > 3 }))
+        XCTAssertEqual(asked, 4, "asked between layers, stopped at the first true")
+        let full = try XCTUnwrap(g.synthesize(labels: labels, shouldCancel: { false }))
+        XCTAssertEqual(full, g.forward(labels: labels, training: false))
+    }
+}

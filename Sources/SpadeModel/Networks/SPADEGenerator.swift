@@ -73,6 +73,16 @@ public final class SPADEGenerator: Module {
     /// - training: batch statistics and running-average updates, one power iteration per spectral
     ///   norm, and caches for `backward`; eval uses running statistics and the stored u, v.
     public func forward(labels: Tensor, z: Tensor? = nil, training: Bool) -> Tensor {
+        run(labels: labels, z: z, training: training, shouldCancel: nil)!
+    }
+
+    /// Eval-mode forward for interactive use: `shouldCancel` is asked between layers, and once it returns
+    /// true the pass stops and returns nil (a newer request has made this one pointless).
+    public func synthesize(labels: Tensor, z: Tensor? = nil, shouldCancel: () -> Bool) -> Tensor? {
+        withoutActuallyEscaping(shouldCancel) { run(labels: labels, z: z, training: false, shouldCancel: $0) }
+    }
+
+    private func run(labels: Tensor, z: Tensor?, training: Bool, shouldCancel: (() -> Bool)?) -> Tensor? {
         let (n, c, _, _) = labels.nchw("generator labels")
         precondition(c == config.semanticNC, "generator: label map has \(c) channels, the configuration needs \(config.semanticNC)")
         let pyramid = LabelPyramid(labels)
@@ -88,9 +98,11 @@ public final class SPADEGenerator: Module {
             x = fcConv!.forward(pyramid.at(height: sh, width: sw), training: training)
         }
         for b in blocks {
+            if shouldCancel?() == true { return nil }
             if b.upsampleBefore { x = Resample.upsample2x(x) }
             x = b.block.forward(x, labels: pyramid, training: training)
         }
+        if shouldCancel?() == true { return nil }
         let image = Activation.tanh(convImg.forward(Activation.leakyRelu(x, slope: SPADEResnetBlock.slope), training: training))
         if training {
             finalPreActivation = x
