@@ -158,7 +158,7 @@ final class DatasetLayoutTests: XCTestCase {
     func testCropAndFlipMoveLabelsAndPhotoTogether() {
         let g = Preprocessing(mode: .resizeAndCrop, loadSize: 4, cropSize: 2)
         let plane = Tensor(shape: [1, 4, 4], data: (0..<16).map(Float.init))
-        let out = g.transform(plane, choice: .init(cropX: 1, cropY: 2, flipped: true), nearest: true)
+        let out = g.cropAndFlip(plane, choice: .init(cropX: 1, cropY: 2, flipped: true))
         XCTAssertEqual(out.data, [10, 9, 14, 13])
     }
 }

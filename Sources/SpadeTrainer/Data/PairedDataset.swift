@@ -116,29 +116,49 @@ public final class PairedDataset: @unchecked Sendable {
         if let bad = labelMap.labels.first(where: { !config.accepts(label: $0) }) {
             throw DatasetLayoutError(description: "\(pair.label): label value \(bad) is outside the model's classes")
         }
-        let w = photo.width, h = photo.height
+        let resizedPhoto = preprocessing.resize(photo: photo)
+        let resizedLabels = preprocessing.resize(labels: labelMap)
+        let (w, h) = preprocessing.resizedSize
         var planes = Tensor(shape: [3, h, w])
         planes.withMutablePointer { p in
-            photo.pixels.withUnsafeBufferPointer { px in
+            resizedPhoto.pixels.withUnsafeBufferPointer { px in
                 for i in 0..<(w * h) {
                     for c in 0..<3 { p[c * w * h + i] = Float(px[3 * i + c]) / 127.5 - 1 }
                 }
             }
         }
-        let image = preprocessing.transform(planes, choice: choice, nearest: false)
-        let labelPlane = Tensor(shape: [1, h, w], data: labelMap.labels.map { Float($0) })
-        let labels = preprocessing.transform(labelPlane, choice: choice, nearest: true).data.map { UInt8($0) }
+        let image = preprocessing.cropAndFlip(planes, choice: choice)
+        let labelPlane = Tensor(shape: [1, h, w], data: resizedLabels.labels.map { Float($0) })
+        let labels = preprocessing.cropAndFlip(labelPlane, choice: choice).data.map { UInt8($0) }
         var instances: [Int]?
         if !config.noInstance {
             if let path = pair.instance {
                 let map = try readInstanceMap(path)
-                let plane = Tensor(shape: [1, map.height, map.width], data: map.ids.map { Float($0) })
-                instances = preprocessing.transform(plane, choice: choice, nearest: true).data.map { Int($0) }
+                // Ids may exceed 255, so they are resized through a LabelMap-free nearest lookup.
+                let ids = InstanceResize.nearest(map, width: w, height: h)
+                let plane = Tensor(shape: [1, h, w], data: ids.map { Float($0) })
+                instances = preprocessing.cropAndFlip(plane, choice: choice).data.map { Int($0) }
             } else {
                 // Without an instance map the label map stands in (edges between classes), as COCO's maps are built.
                 instances = labels.map { Int($0) }
             }
         }
         return Sample(image: image, labels: labels, instances: instances)
+    }
+}
+
+/// Nearest resizing of instance ids with the same pixel-centre rule as the label maps.
+enum InstanceResize {
+    static func nearest(_ map: InstanceMap, width: Int, height: Int) -> [Int32] {
+        if map.width == width && map.height == height { return map.ids }
+        var out = [Int32](repeating: 0, count: width * height)
+        for y in 0..<height {
+            let sy = min(map.height - 1, Int((Double(y) + 0.5) * Double(map.height) / Double(height)))
+            for x in 0..<width {
+                let sx = min(map.width - 1, Int((Double(x) + 0.5) * Double(map.width) / Double(width)))
+                out[y * width + x] = map.ids[sy * map.width + sx]
+            }
+        }
+        return out
     }
 }

@@ -51,26 +51,31 @@ public struct Preprocessing: Equatable, Sendable {
     }
 
     /// Size after the resize step, before cropping.
-    var resizedSize: (width: Int, height: Int) {
+    public var resizedSize: (width: Int, height: Int) {
         mode == .resizeAndCrop ? (loadSize, loadSize) : outputSize
     }
 
-    /// Resizes, crops and flips planar float channels ([C, H, W]) with the given resampler.
-    func transform(_ planes: Tensor, choice: Choice, nearest: Bool) -> Tensor {
+    /// Resizes as the reference's PIL pipeline does: photos with Pillow's BICUBIC, label maps with
+    /// PIL's NEAREST (pixel centres).
+    public func resize(photo: RGBImage) -> RGBImage {
+        let (w, h) = resizedSize
+        return SpadeImaging.resize(photo, width: w, height: h, filter: .bicubic)
+    }
+
+    public func resize(labels: LabelMap) -> LabelMap {
+        let (w, h) = resizedSize
+        return resizeNearest(labels, width: w, height: h, rule: .pixelCenter)
+    }
+
+    /// Crops and flips planar channels ([C, H, W] at `resizedSize`).
+    func cropAndFlip(_ planes: Tensor, choice: Choice) -> Tensor {
         let (rw, rh) = resizedSize
-        let batched = planes.reshaped([1] + planes.shape)
-        var resized: Tensor
-        if batched.shape[2] == rh && batched.shape[3] == rw {
-            resized = batched
-        } else if nearest {
-            resized = Resample.nearest(batched, height: rh, width: rw)
-        } else {
-            resized = PhotoResize.resize(batched, height: rh, width: rw)
-        }
+        precondition(planes.shape.count == 3 && planes.shape[1] == rh && planes.shape[2] == rw,
+                     "crop: planes \(planes.shape) are not at the resized size \(rw)×\(rh)")
         let (ow, oh) = outputSize
         let c = planes.shape[0]
         var out = Tensor(shape: [c, oh, ow])
-        resized.withPointer { src in
+        planes.withPointer { src in
             out.withMutablePointer { dst in
                 for ch in 0..<c {
                     for y in 0..<oh {
@@ -86,24 +91,5 @@ public struct Preprocessing: Equatable, Sendable {
             }
         }
         return out
-    }
-}
-
-/// Photo resizing for training input: area averaging when shrinking (no aliasing from large photos),
-/// bilinear when enlarging; SpadeImaging's resamplers work on interleaved samples, so planes are
-/// interleaved around the call.
-enum PhotoResize {
-    static func resize(_ x: Tensor, height: Int, width: Int) -> Tensor {
-        let (n, c, h, w) = x.nchw("photo resize")
-        precondition(n == 1, "photo resize: one image at a time")
-        var interleaved = [Float](repeating: 0, count: c * h * w)
-        for ch in 0..<c { for i in 0..<(h * w) { interleaved[i * c + ch] = x.data[ch * h * w + i] } }
-        let shrinking = width <= w && height <= h
-        let out = shrinking
-            ? resizeArea(interleaved, width: w, height: h, channels: c, toWidth: width, toHeight: height)
-            : resizeBilinear(interleaved, width: w, height: h, channels: c, toWidth: width, toHeight: height)
-        var y = Tensor(shape: [1, c, height, width])
-        for ch in 0..<c { for i in 0..<(height * width) { y.data[ch * height * width + i] = out[i * c + ch] } }
-        return y
     }
 }

@@ -25,26 +25,17 @@ public enum SampleGrid {
         }
     }
 
-    /// Converts sample `index` of an NCHW image batch in [-1, 1] to 8-bit RGB as the reference saves
-    /// outputs: (x + 1) / 2 · 255, clipped, truncated.
     public static func rgb(_ batch: Tensor, index: Int) -> RGBImage {
-        let (_, c, h, w) = batch.nchw("sample image")
-        precondition(c == 3, "sample image: expected 3 channels, got \(batch.shape)")
-        var image = RGBImage(width: w, height: h)
-        let plane = h * w, base = index * 3 * plane
-        for i in 0..<plane {
-            for ch in 0..<3 {
-                let v = (batch.data[base + ch * plane + i] + 1) / 2 * 255
-                image.pixels[3 * i + ch] = UInt8(max(0, min(255, v)))
-            }
-        }
-        return image
+        let (_, _, h, w) = batch.nchw("sample image")
+        return RGBImage(width: w, height: h, pixels: GeneratorOutput.rgbBytes(batch, sample: index))
     }
 
     public static func labelImage(_ labels: [UInt8], width: Int, height: Int, palette: Palette?) -> RGBImage {
+        let map = LabelMap(width: width, height: height, labels: labels)
+        if let palette { return palette.colourImage(map) }
         var image = RGBImage(width: width, height: height)
         for i in 0..<(width * height) {
-            let c = colour(of: labels[i], palette: palette)
+            let c = colour(of: labels[i], palette: nil)
             image.pixels[3 * i] = c.r; image.pixels[3 * i + 1] = c.g; image.pixels[3 * i + 2] = c.b
         }
         return image
