@@ -78,21 +78,31 @@ struct Paint: ParsableCommand {
     }
 }
 
-struct NoModelYet: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// The one place the painter gets its generator.
-///
-/// NOTE for the networks engineer: replace this body with the SPADE generator adapter from
-/// SpadeModel (a class conforming to `PictureSynthesizer`, see Sources/SpadePainter/
-/// PictureSynthesizer.swift): load `checkpoint` (or the shipped default model in Checkpoints/ when
-/// nil; random weights until one exists), draw the first style from `seed`. The painter checks the
-/// palette against `classCount` itself. Until then the painter refuses to start rather than show
-/// a fake picture.
+/// The one place the painter gets its generator: `checkpoint` (or the shipped default model,
+/// `Checkpoints/landscape.safetensors`, when none is named) behind the incremental inference engine, with
+/// the VAE encoder when the file has one (`netE.` tensors). Without any model file the painter still
+/// runs, on a randomly initialised generator of the default configuration, and says so on its status line.
 func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64) throws -> PictureSynthesizer {
-    throw NoModelYet(description: """
-        no model available yet: the SPADE generator is not wired into the painter in this build \
-        (checkpoint: \(checkpoint ?? "default"), palette: \(palette.name))
-        """)
+    let synthesizer: GeneratorSynthesizer
+    if let path = checkpoint ?? DefaultModel.checkpointPath() {
+        let loaded = try GeneratorCheckpoint.load(path: path)
+        let file = try SafeTensorsFile(path: path)
+        var encoder: ConvEncoder?
+        let encoderPrefix = "netE."
+        if loaded.generator.config.useVAE && file.names.contains(where: { $0.hasPrefix(encoderPrefix) }) {
+            var rng = RandomGenerator(seed: 0)
+            let e = ConvEncoder(ndf: loaded.generator.config.ngf, zDim: loaded.generator.config.zDim, rng: &rng)
+            try StateDict.load(e, from: file, prefix: encoderPrefix)
+            encoder = e
+        }
+        synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: encoder)
+    } else {
+        var rng = RandomGenerator(seed: seed)
+        let generator = try SPADEGenerator(config: DefaultModel.config, rng: &rng)
+        // Eval-mode weights that give a real (if meaningless) picture instead of a saturated one.
+        RandomEvalWeights.apply(to: generator, rng: &rng)
+        synthesizer = GeneratorSynthesizer(generator: generator, modelNote: "random weights — no model")
+    }
+    synthesizer.newRandomStyle(seed: seed)
+    return synthesizer
 }

@@ -1,0 +1,73 @@
+/// The eval-mode weights of a loaded generator, prepared once for the inference engine:
+/// spectral norm folded (W = weight_orig / σ with the stored u, v — no power iteration, as the
+/// reference's eval mode), batch norm's running statistics folded into a per-channel scale and shift,
+/// each SPADE's γ and β convs concatenated into one [2C, …] GEMM, and the convs that read the one-hot
+/// label map rearranged into per-label kernel columns for `OneHotGather`.
+
+/// A stride-1, same-padded convolution's weights as a GEMM operand: [out, in·k·k] row-major.
+struct FoldedConv {
+    let outChannels: Int
+    let inChannels: Int
+    let kernel: Int
+    let weight: [Float]
+    let bias: [Float]?
+
+    var padding: Int { kernel / 2 }
+    var columnRows: Int { inChannels * kernel * kernel }
+
+    /// The layer's eval-mode weight (spectral norm applied with the stored u, v).
+    init(_ layer: Conv2dLayer) {
+        precondition(layer.stride == 1 && layer.padding == layer.kernel / 2,
+                     "inference engine: only stride-1 same-padded convs, got stride \(layer.stride) padding \(layer.padding)")
+        let (w, _) = layer.effectiveWeight(training: false)
+        self.init(weight: w, bias: layer.bias?.value.data)
+    }
+
+    init(weight w: Tensor, bias: [Float]?) {
+        outChannels = w.shape[0]
+        inChannels = w.shape[1]
+        kernel = w.shape[2]
+        weight = w.data
+        self.bias = bias
+    }
+
+    /// The two convs' outputs stacked along channels (first `a`'s, then `b`'s): one GEMM instead of two.
+    static func stacked(_ a: FoldedConv, _ b: FoldedConv) -> FoldedConv {
+        precondition(a.inChannels == b.inChannels && a.kernel == b.kernel, "stacked convs must share their input")
+        let w = Tensor(shape: [a.outChannels + b.outChannels, a.inChannels, a.kernel, a.kernel], data: a.weight + b.weight)
+        let bias = (a.bias ?? [Float](repeating: 0, count: a.outChannels)) + (b.bias ?? [Float](repeating: 0, count: b.outChannels))
+        return FoldedConv(weight: w, bias: bias)
+    }
+}
+
+/// One SPADE, eval mode: `x̂ = x·scale + shift` (batch norm with running statistics), the label branch
+/// (`mlp_shared` as a one-hot gather, then γ‖β as one conv), and the modulation
+/// `x̂·(1+γ) + β = x·A + B` with A = scale·(1+γ), B = shift·(1+γ) + β.
+struct FoldedSPADE {
+    let channels: Int
+    let hidden: Int
+    let kernel: Int
+    let shared: OneHotGather
+    let gammaBeta: FoldedConv
+    let scale: [Float]
+    let shift: [Float]
+
+    init(_ spade: SPADE, labelChannels: Int, hasEdgeChannel: Bool) {
+        let norm = spade.paramFreeNorm
+        guard let mean = norm.runningMean?.value.data, let variance = norm.runningVar?.value.data else {
+            preconditionFailure("FoldedSPADE needs batch-norm running statistics (instance norm is not foldable)")
+        }
+        channels = mean.count
+        hidden = spade.mlpShared.outChannels
+        kernel = spade.mlpShared.kernel
+        shared = OneHotGather(spade.mlpShared, labelChannels: labelChannels, hasEdgeChannel: hasEdgeChannel, relu: true)
+        gammaBeta = FoldedConv.stacked(FoldedConv(spade.mlpGamma), FoldedConv(spade.mlpBeta))
+        var s = [Float](repeating: 0, count: channels), t = s
+        for c in 0..<channels {
+            s[c] = 1 / (variance[c] + ParamFreeNorm.eps).squareRoot()
+            t[c] = -mean[c] * s[c]
+        }
+        scale = s
+        shift = t
+    }
+}

@@ -1,0 +1,89 @@
+/// Scratch memory reused by every layer of the engine, so a frame allocates nothing per layer.
+final class EngineScratch {
+    private(set) var columns: [Float] = []
+    private(set) var product: [Float] = []
+
+    /// Floats per buffer: bounds the im2col band (and the GEMM output band) to 16 MB each.
+    static let bandBudget = 4 << 20
+
+    func reserve(columns c: Int, product p: Int) {
+        if columns.count < c { columns = [Float](repeating: 0, count: c) }
+        if product.count < p { product = [Float](repeating: 0, count: p) }
+    }
+
+    func withBuffers<R>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> R) -> R {
+        columns.withUnsafeMutableBufferPointer { cb in
+            product.withUnsafeMutableBufferPointer { pb in body(cb.baseAddress!, pb.baseAddress!) }
+        }
+    }
+}
+
+/// A stride-1 same-padded convolution evaluated only on the output pixels of a rectangle: im2col over
+/// the input window that rectangle needs (zero padding at the map's border), one GEMM per band of rows,
+/// and an epilogue that receives each band's raw products (bias not yet added) to fuse the pointwise
+/// work that follows the conv (bias, modulation, activation, residual add) into the store.
+enum RectConv {
+    /// `epilogue(band, values)`: values[o · band.area + (y − band.y0) · band.width + (x − band.x0)] is the
+    /// conv without bias at output channel o, pixel (y, x) ∈ band.
+    /// Returns the multiply-adds done (for throughput figures).
+    @discardableResult
+    static func run(_ conv: FoldedConv, input: UnsafePointer<Float>, height h: Int, width w: Int, rect: PixelRect,
+                    scratch: EngineScratch, epilogue: (PixelRect, UnsafePointer<Float>) -> Void) -> Int {
+        if rect.isEmpty { return 0 }
+        let rw = rect.width, k = conv.kernel, p = conv.padding
+        let cin = conv.inChannels, rowsK = conv.columnRows, o = conv.outChannels
+        let perRow = max(rowsK, o) * rw
+        let band = max(1, min(rect.height, EngineScratch.bandBudget / perRow))
+        // A 1×1 conv over full-width rows reads the input in place: no packing.
+        let inPlace = k == 1 && rect.x0 == 0 && rw == w
+        scratch.reserve(columns: inPlace ? 0 : rowsK * band * rw, product: o * band * rw)
+        conv.weight.withUnsafeBufferPointer { wb in
+            scratch.withBuffers { col, product in
+                var y = rect.y0
+                while y < rect.y1 {
+                    let rows = min(band, rect.y1 - y)
+                    let bandRect = PixelRect(y0: y, y1: y + rows, x0: rect.x0, x1: rect.x1)
+                    let n = rows * rw
+                    if inPlace {
+                        sgemm(m: o, n: n, k: cin, a: wb.baseAddress!, lda: cin, b: input + y * w, ldb: h * w,
+                              c: product, ldc: n)
+                    } else {
+                        im2col(input, channels: cin, height: h, width: w, kernel: k, padding: p, rect: bandRect, col: col)
+                        sgemm(m: o, n: n, k: rowsK, a: wb.baseAddress!, lda: rowsK, b: col, ldb: n, c: product, ldc: n)
+                    }
+                    epilogue(bandRect, product)
+                    y += rows
+                }
+            }
+        }
+        return o * rowsK * rect.area
+    }
+
+    /// col[(c·k² + i·k + j)][(y − r.y0)·r.width + (x − r.x0)] = x[c, y + i − p, x + j − p] (0 outside).
+    static func im2col(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int, kernel k: Int, padding p: Int,
+                       rect r: PixelRect, col: UnsafeMutablePointer<Float>) {
+        let rw = r.width, n = r.area
+        Parallel.forEach(channels) { c in
+            let plane = x + c * h * w
+            for i in 0..<k {
+                for j in 0..<k {
+                    let dst = col + ((c * k + i) * k + j) * n
+                    // Columns of the rectangle whose source x is inside the map.
+                    let lo = min(rw, max(0, p - j - r.x0)), hi = min(rw, w + p - j - r.x0)
+                    for yi in 0..<r.height {
+                        let iy = r.y0 + yi + i - p
+                        let d = dst + yi * rw
+                        if iy < 0 || iy >= h || lo >= hi {
+                            for xi in 0..<rw { d[xi] = 0 }
+                            continue
+                        }
+                        let src = plane + iy * w + r.x0 + j - p
+                        for xi in 0..<lo { d[xi] = 0 }
+                        for xi in lo..<hi { d[xi] = src[xi] }
+                        for xi in hi..<rw { d[xi] = 0 }
+                    }
+                }
+            }
+        }
+    }
+}

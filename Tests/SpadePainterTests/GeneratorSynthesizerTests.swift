@@ -1,0 +1,61 @@
+import SpadeImaging
+import SpadeModel
+import XCTest
+@testable import SpadePainter
+
+/// The painter's adapter to the inference engine: it must give the generator's picture for the painted
+/// map (not some stand-in), follow edits, honour cancellation, and describe its style honestly.
+final class GeneratorSynthesizerTests: XCTestCase {
+    func makeGenerator(vae: Bool) throws -> SPADEGenerator {
+        let config = SPADEConfig(labelNC: 4, containDontcareLabel: false, noInstance: true, ngf: 4, zDim: 8, cropSize: 64,
+                                 useVAE: vae, spadeHidden: 8)
+        var rng = RandomGenerator(seed: 9)
+        let g = try SPADEGenerator(config: config, rng: &rng)
+        RandomEvalWeights.apply(to: g, rng: &rng)
+        return g
+    }
+
+    func testPictureIsTheGeneratorsOutputAndFollowsEdits() throws {
+        let g = try makeGenerator(vae: false)
+        let synth = GeneratorSynthesizer(generator: g, modelNote: "random weights — no model")
+        XCTAssertEqual(synth.labelWidth, 64)
+        XCTAssertEqual(synth.classCount, 4)
+        XCTAssertTrue(synth.styleDescription.contains("random weights — no model"))
+        try checkPalette(try testPalette(), fits: synth, canvasFactor: 4)
+
+        var map = LabelMap(width: 64, height: 64, fill: 0)
+        for y in 30..<64 { for x in 0..<64 { map[x, y] = 2 } }
+        for edit in 0..<3 {
+            if edit > 0 { for y in 10..<14 { for x in (8 * edit)..<(8 * edit + 4) { map[x, y] = 3 } } }
+            let picture = try XCTUnwrap(synth.synthesize(map, shouldCancel: { false }))
+            let oneHot = try LabelEncoding.oneHot(map.labels, height: 64, width: 64, config: g.config)
+            let expected = GeneratorSynthesizer.image(from: g.forward(labels: oneHot, training: false))
+            XCTAssertEqual(picture.width, 64)
+            var worst = 0
+            for i in 0..<picture.pixels.count { worst = max(worst, abs(Int(picture.pixels[i]) - Int(expected.pixels[i]))) }
+            XCTAssertLessThanOrEqual(worst, 1, "edit \(edit)")
+        }
+        XCTAssertNil(try synth.synthesize(map, shouldCancel: { true }))
+    }
+
+    func testStylesOfAVAEModel() throws {
+        let synth = GeneratorSynthesizer(generator: try makeGenerator(vae: true))
+        let map = LabelMap(width: 64, height: 64, fill: 1)
+        synth.newRandomStyle(seed: 3)
+        XCTAssertEqual(synth.styleDescription, "random style, seed 3")
+        let first = try XCTUnwrap(synth.synthesize(map, shouldCancel: { false }))
+        synth.newRandomStyle(seed: 4)
+        let second = try XCTUnwrap(synth.synthesize(map, shouldCancel: { false }))
+        XCTAssertNotEqual(first, second, "a new seed must change the picture")
+        // No encoder loaded: a photo style is refused with a message, not a crash.
+        XCTAssertThrowsError(try synth.setStyle(reference: RGBImage(width: 8, height: 8), name: "beach.jpg")) { error in
+            XCTAssertTrue("\(error)".contains("beach.jpg"))
+        }
+    }
+
+    func testImageConversionMatchesTheReferenceSaving() {
+        let t = Tensor(shape: [1, 3, 1, 2], data: [-1, 1, 0, 0.999, 2, -3])
+        let image = GeneratorSynthesizer.image(from: t)
+        XCTAssertEqual(image.pixels, [0, 127, 255, 255, 254, 0])
+    }
+}
