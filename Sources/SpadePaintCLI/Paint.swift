@@ -85,17 +85,8 @@ struct Paint: ParsableCommand {
 func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64) throws -> PictureSynthesizer {
     let synthesizer: GeneratorSynthesizer
     if let path = checkpoint ?? DefaultModel.checkpointPath() {
-        let loaded = try GeneratorCheckpoint.load(path: path)
-        let file = try SafeTensorsFile(path: path)
-        var encoder: ConvEncoder?
-        let encoderPrefix = "netE."
-        if loaded.generator.config.useVAE && file.names.contains(where: { $0.hasPrefix(encoderPrefix) }) {
-            var rng = RandomGenerator(seed: 0)
-            let e = ConvEncoder(ndf: loaded.generator.config.ngf, zDim: loaded.generator.config.zDim, rng: &rng)
-            try StateDict.load(e, from: file, prefix: encoderPrefix)
-            encoder = e
-        }
-        synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: encoder)
+        let loaded = try PaintingModel.load(path: path)
+        synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: loaded.encoder)
     } else {
         var rng = RandomGenerator(seed: seed)
         let generator = try SPADEGenerator(config: DefaultModel.config, rng: &rng)

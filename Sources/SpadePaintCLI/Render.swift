@@ -22,7 +22,7 @@ struct Render: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output PNG.")
     var output: String
 
-    @Option(help: "Generator checkpoint (safetensors; default: Checkpoints/default.safetensors).")
+    @Option(help: "Generator checkpoint (safetensors; default: Checkpoints/landscape.safetensors).")
     var checkpoint: String?
 
     @Option(help: "Seed of z for VAE models.")
@@ -48,7 +48,7 @@ struct Render: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threads = threads }
-        let checkpointPath = checkpoint ?? "Checkpoints/default.safetensors"
+        let checkpointPath = checkpoint ?? DefaultModel.checkpointPath() ?? DefaultModel.checkpointName
         guard FileManager.default.fileExists(atPath: checkpointPath) else {
             throw ValidationError(checkpoint == nil
                 ? "no checkpoint given and no default model at \(checkpointPath); pass --checkpoint FILE.safetensors"
@@ -95,8 +95,6 @@ struct Render: ParsableCommand {
             }
             instanceIDs = inst.labels.map { Int($0) }
         }
-        let onehot = try LabelEncoding.oneHot(map.labels, height: map.height, width: map.width, config: config,
-                                              instances: instanceIDs, source: labels)
         var zTensor: Tensor? = nil
         if config.useVAE {
             if let z {
@@ -109,7 +107,19 @@ struct Render: ParsableCommand {
             throw ValidationError("--z given, but the checkpoint's model does not use a VAE (use_vae false)")
         }
         let loadTime = Date().timeIntervalSince(start)
-        let picture = generator.forward(labels: onehot, z: zTensor, training: false)
+        let picture: Tensor
+        if instanceIDs == nil {
+            // The inference engine: folded weights, one-hot gathers, both cores (same picture as forward).
+            let engine = InferenceEngine(generator: generator)
+            try engine.setLabels(map.labels, width: map.width, height: map.height, source: labels)
+            if config.useVAE { try engine.setStyle(z: zTensor) }
+            picture = engine.render()!
+        } else {
+            // A separate instance map feeds the edge channel, which the engine derives from the labels itself.
+            let onehot = try LabelEncoding.oneHot(map.labels, height: map.height, width: map.width, config: config,
+                                                  instances: instanceIDs, source: labels)
+            picture = generator.forward(labels: onehot, z: zTensor, training: false)
+        }
         let (h, w) = config.outputSize
         try writePNG(RGBImage(width: w, height: h, pixels: GeneratorOutput.rgbBytes(picture)), to: output)
         FileHandle.standardError.write(Data(String(format: "rendered %dx%d from %dx%d labels in %.2f s (loading %.2f s) -> %@\n",

@@ -61,16 +61,7 @@ public final class GeneratorSynthesizer: PictureSynthesizer {
 
     /// [1, 3, H, W] in [-1, 1] to 8-bit RGB as the reference saves pictures: (x + 1) / 2 · 255, clipped, truncated.
     public static func image(from t: Tensor) -> RGBImage {
-        let (_, _, h, w) = t.nchw("picture")
-        var pixels = [UInt8](repeating: 0, count: w * h * 3)
-        let plane = h * w
-        for i in 0..<plane {
-            for c in 0..<3 {
-                let v = (t.data[c * plane + i] + 1) / 2 * 255
-                pixels[i * 3 + c] = UInt8(max(0, min(255, v)))
-            }
-        }
-        return RGBImage(width: w, height: h, pixels: pixels)
+        RGBImage(width: t.shape[3], height: t.shape[2], pixels: GeneratorOutput.rgbBytes(t))
     }
 
     /// 8-bit RGB to [1, 3, H, W] in [-1, 1] (ToTensor then Normalize(0.5, 0.5)).
