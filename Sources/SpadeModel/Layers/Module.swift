@@ -8,11 +8,12 @@
 /// A learnable tensor and its accumulated gradient.
 public final class Parameter {
     public var value: Tensor
-    public var grad: Tensor
+    /// Allocated (as zeros of `value`'s shape) on first use, so that inference-only networks — a full
+    /// generator in the painter or `render` — do not hold a second copy of every weight.
+    public lazy var grad: Tensor = Tensor(shape: value.shape)
 
     public init(_ value: Tensor) {
         self.value = value
-        self.grad = Tensor(shape: value.shape)
     }
 
     public func zeroGrad() { grad.fill(0) }
