@@ -7,8 +7,10 @@ struct SurfacePoint {
     var x: Float, z: Float
     var footprint: Float        // world size of one pixel here
     var ground: Float           // terrain height
+    var height: Float           // height of the point the pixel shows (differs from ground on trees and bushes)
     var label: LandscapeClass
     var sample: TerrainSample
+    var steepness: Float = 0    // 1 − up component of the terrain normal
 }
 
 /// Texture noise in [-1, 1] with octaves limited by the pixel footprint.
@@ -18,6 +20,15 @@ struct SurfacePoint {
     var s = fine
     while s > 2, octaves < maxOctaves { octaves += 1; s *= 0.5 }
     return fbm(x / scale, z / scale, seed, octaves: octaves)
+}
+
+/// Texture on steep ground: blends a top-down lookup with one along the face (horizontal position ×
+/// height), so cliffs get strata and gullies instead of vertical streaks.
+@inline(__always) func faceTexture(_ p: SurfacePoint, scale: Float, seed: UInt32, steep: Float) -> Float {
+    let flat = texture(p.x, p.z, scale: scale, footprint: p.footprint, seed: seed)
+    if steep < 0.15 { return flat }
+    let side = texture(p.x * 0.8 + p.z * 0.6, p.height * 1.6, scale: scale, footprint: p.footprint, seed: seed &+ 101)
+    return flat + (side - flat) * min(1, (steep - 0.15) * 3)
 }
 
 struct Palette3 {
@@ -52,8 +63,8 @@ struct MaterialSet {
             bush = Palette3(a: .srgb(120, 50, 30), b: .srgb(150, 86, 40), c: .srgb(170, 130, 60))
             frost = 0
         case .winter:
-            grass = Palette3(a: .srgb(112, 106, 84), b: .srgb(140, 132, 108), c: .srgb(176, 172, 160))
-            hill = Palette3(a: .srgb(100, 98, 84), b: .srgb(128, 124, 108), c: .srgb(160, 158, 150))
+            grass = Palette3(a: .srgb(96, 88, 64), b: .srgb(124, 112, 84), c: .srgb(150, 140, 112))
+            hill = Palette3(a: .srgb(88, 86, 72), b: .srgb(112, 108, 92), c: .srgb(140, 136, 124))
             conifer = .srgb(32, 50, 40)
             broadleaf = Palette3(a: .srgb(70, 58, 50), b: .srgb(94, 80, 68), c: .srgb(120, 108, 96))
             bush = Palette3(a: .srgb(76, 62, 50), b: .srgb(100, 84, 66), c: .srgb(126, 112, 94))
@@ -88,26 +99,26 @@ struct MaterialSet {
         let seed = layout.detailSeed
         switch p.label {
         case .grass:
-            let t = texture(x, z, scale: 14, footprint: fp, seed: seed)
-            let patch = fbm(x / 60, z / 60, seed &+ 1, octaves: 2)
-            var c = grass.at(t * 0.9 + patch * 0.6)
-            if fp < 0.15 {
-                // Individual blades and tufts close to the camera.
-                let blade = hashUnit(Int32(x * 9), Int32(z * 3), seed &+ 2)
-                c = c * (0.8 + 0.4 * blade)
+            let t = texture(x, z, scale: 9, footprint: fp, seed: seed)
+            let patch = fbm(x / 50, z / 50, seed &+ 1, octaves: 3)
+            var c = grass.at(t * 0.9 + patch * 1.1)
+            if fp < 0.1 {
+                // Tufts close to the camera.
+                let blade = gradientNoise(x * 7, z * 2.5, seed &+ 2)
+                c = c * (0.9 + 0.35 * blade)
             }
             if frost > 0 { c = c.mix(Colour.srgb(200, 204, 210), 0.25 * clamp01(texture(x, z, scale: 6, footprint: fp, seed: seed &+ 3) + 0.4)) }
             return (c, t * 0.15, patch * 0.1)
         case .hill:
-            let t = texture(x, z, scale: 40, footprint: fp, seed: seed &+ 4)
+            let t = faceTexture(p, scale: 40, seed: seed &+ 4, steep: p.steepness)
             let fields = fbm(x / 150, z / 150, seed &+ 5, octaves: 2)
-            return (hill.at(t * 0.7 + fields * 0.8), t * 0.2, 0)
+            return (hill.at(t * 0.7 + fields * 0.9), t * 0.25, fields * 0.1)
         case .flower:
             let t = texture(x, z, scale: 12, footprint: fp, seed: seed)
             var c = grass.at(t * 0.8 - 0.2)
             // Blossoms: scattered dots in small cells; far away they blend into an average tint.
             let cell: Float = 0.3
-            let density = clamp01(0.45 + fbm(x / 8, z / 8, seed &+ 5, octaves: 2) * 1.2)
+            let density = clamp01(0.6 + fbm(x / 8, z / 8, seed &+ 5, octaves: 2) * 1.2)
             if fp < cell * 1.2 {
                 let gx = fastFloor(x / cell), gz = fastFloor(z / cell)
                 let h = hash2(gx, gz, seed &+ 6)
@@ -117,7 +128,7 @@ struct MaterialSet {
                 if Float(h >> 24) / 255 < density, fx * fx + fz * fz < r * r { c = flowers[Int(h % 3)] * (0.85 + 0.3 * (1 - (fx * fx + fz * fz) / (r * r))) }
             } else {
                 let avg = flowers[0].mix(flowers[1], 0.5).mix(flowers[2], 0.33)
-                c = c.mix(avg, density * 0.4 * (0.7 + 0.3 * t))
+                c = c.mix(avg, (0.25 + density * 0.45) * (0.7 + 0.3 * t))
             }
             return (c, t * 0.1, 0)
         case .dirt:
@@ -137,23 +148,29 @@ struct MaterialSet {
             }
             return (sand.at(t * 0.6), t * 0.08 + ripples, ripples)
         case .rock:
-            let strata = sin(p.ground * 0.35 + 3 * texture(x, z, scale: 30, footprint: fp, seed: seed &+ 10))
-            let t = texture(x, z, scale: 8, footprint: fp, seed: seed &+ 11)
+            let strata = sin(p.height * 0.35 + 3 * texture(x, z, scale: 30, footprint: fp, seed: seed &+ 10))
+            let t = faceTexture(p, scale: max(8, fp * 2), seed: seed &+ 11, steep: p.steepness)
             var c = rock.at(t * 0.8 + strata * 0.35)
             // Lichen and moss in the cracks.
             let moss = clamp01(texture(x, z, scale: 4, footprint: fp, seed: seed &+ 12) * 2 - 0.6)
             c = c.mix(Colour.srgb(90, 100, 62), moss * 0.5 * (1 - frost))
             return (c, t * 0.6 + strata * 0.2, t * 0.4)
         case .mountain:
-            let t = texture(x, z, scale: 60, footprint: fp, seed: seed &+ 13)
-            let scree = fbm(x / 300, p.ground / 80, seed &+ 14, octaves: 2)
-            return (mountain.at(t * 0.6 + scree * 0.6), t * 0.5, 0)
+            let t = faceTexture(p, scale: 60, seed: seed &+ 13, steep: p.steepness)
+            let scree = fbm((x + z * 0.5) / 300, p.height / 80, seed &+ 14, octaves: 2)
+            // Vegetation low on the slopes, bare scree higher up.
+            let greenery = clamp01(1 - p.height / max(p.sample.snowLine, 1) * 1.3) * (1 - frost * 0.6)
+            var c = mountain.at(t * 0.6 + scree * 0.6)
+            c = c.mix(hill.a, greenery * 0.6)
+            return (c, t * 0.5, scree * 0.3)
         case .snow:
-            let t = texture(x, z, scale: 25, footprint: fp, seed: seed &+ 15)
-            return (snow * (0.92 + 0.08 * t), t * 0.25, 0)
+            let t = faceTexture(p, scale: 25, seed: seed &+ 15, steep: p.steepness)
+            return (snow * (0.9 + 0.1 * t), t * 0.35, t * 0.2)
         case .tree:
             let v = p.sample.objectVariant
-            let t = texture(x * 3, z * 3 + p.ground * 2, scale: 2, footprint: fp * 3, seed: seed &+ 16)
+            // Leaf clumps: textured across the crown and up its side, so crowns read as foliage, not walls.
+            let u = x + z * 0.7
+            let t = texture(u * 2.5, p.height * 3 + z * 0.4, scale: 2, footprint: fp * 2.5, seed: seed &+ 16)
             var c: Colour
             if v < 0.5 || p.sample.objectShade == 0.7 && v < 0.6 {
                 c = conifer * (0.85 + 0.3 * v)
@@ -161,9 +178,9 @@ struct MaterialSet {
             } else {
                 c = broadleaf.at((v - 0.75) * 5)
             }
-            return (c * (0.8 + 0.35 * t), t * 0.4, 0)
+            return (c * (0.7 + 0.5 * t), t * 0.8, t * 0.5)
         case .bush:
-            let t = texture(x * 2, z * 2, scale: 1.5, footprint: fp * 2, seed: seed &+ 17)
+            let t = texture((x + z * 0.7) * 3, p.height * 4 + z, scale: 1.5, footprint: fp * 3, seed: seed &+ 17)
             return (bush.at((p.sample.objectVariant - 0.5) * 1.6 + t * 0.4) * (0.85 + 0.3 * t), t * 0.4, 0)
         default:
             return (grass.b, 0, 0)

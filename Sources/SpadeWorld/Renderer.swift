@@ -77,19 +77,19 @@ struct Renderer {
         let objectFar: Float = 1000
         while z < layout.farDistance && top > 0 {
             let x = dirX * z
-            let s = layout.sample(x, z, objects: z < objectFar)
+            let s = layout.sample(x, z, objects: z < objectFar, visibleAbove: camY - (Float(top) - horizon) * z / focal)
             let h = s.height
             let row = horizon - focal * (h - camY) / z
             scratch.zs.append(z)
             scratch.hs.append(h)
             if first { prevH = h; prevGround = s.ground; first = false }
-            if row < Float(top) - 0.5 {
+            let newTop = max(0, Int((row + 0.5).rounded(.up)))
+            if newTop < top {
                 // Terrain slope for lighting: across the ray by a small offset, along it from the last sample.
-                let e = max(0.15, z * 0.004)
+                let e = max(0.15, z * 0.008)
                 let gx = (layout.terrainHeight(x + e, z) - s.ground) / e
                 let gz = (s.ground - prevGround) / max(z - prevZ, 1e-3)
-                let newTop = max(0, Int((row + 0.5).rounded(.up)))
-                if newTop < top {
+                do {
                     sampleVisibility = -1   // computed on first use for this sample
                     for r in newTop..<top {
                         let yc = Float(r) + 0.5
@@ -116,9 +116,10 @@ struct Renderer {
             // Nothing further away can rise above what is already drawn: stop.
             let highest = layout.maxHeight(beyond: z)
             if horizon - focal * (highest - camY) / z > Float(top) { break }
-            // About one row per step on flat ground, finer near the camera where objects stand.
-            let rowsBelow = max(Float(top) - horizon, 1)
-            let rel = min(max(0.9 / rowsBelow, 0.016), z < 700 ? 0.028 : 0.05)
+            // About one row per step on flat ground, finer near the camera where objects stand. The
+            // schedule depends on z only, so neighbouring columns sample the same depths (no streaks).
+            var rel = min(max(1.2 * z / (layout.eyeHeight * focal), 0.022), z < 700 ? 0.035 : 0.03)
+            if z > 700, !layout.hasRelief(near: z) { rel = 0.05 }   // open plain or sea: nothing rises here
             z += max(0.05, z * rel)
         }
         // Anything below the horizon still undrawn is the far ground or sea; above it is sky.
@@ -163,7 +164,7 @@ struct Renderer {
             scratch.waterGround.append(s.ground)
             return
         }
-        let p = SurfacePoint(x: x, z: z, footprint: footprint, ground: s.ground, label: label, sample: s)
+        let p = SurfacePoint(x: x, z: z, footprint: footprint, ground: s.ground, height: pixelHeight, label: label, sample: s, steepness: steepness)
         let (albedo, bx, bz) = materials.albedo(p, layout: layout)
         var n: (x: Float, y: Float, z: Float)
         if s.object != nil && (label == .tree || label == .bush) && s.objectShade != 0.7 {
@@ -186,7 +187,8 @@ struct Renderer {
         var ao: Float = 1
         if s.object != nil {
             let rel = clamp01((pixelHeight - s.ground) / max(s.height - s.ground, 0.1))
-            ao = 0.35 + 0.65 * rel * (0.6 + 0.4 * s.objectShade)
+            // Crowns shade their own lower parts; the understorey at the foot is darkest.
+            ao = 0.12 + 0.88 * pow(rel, 0.7) * (0.6 + 0.4 * s.objectShade)
         }
         let skyLight = 0.55 + 0.45 * n.y
         var c = albedo * (light.sunColour * (lambert * visibility) + light.ambient * (skyLight * ao))
@@ -202,14 +204,14 @@ struct Renderer {
         let ux = sun.x / horiz, uz = sun.z / horiz, rise = sun.y / horiz
         var t: Float = 3 + z * 0.004
         var vis: Float = 1
-        for _ in 0..<6 {
+        for _ in 0..<5 {
             let px = x + ux * t, pz = z + uz * t
             let rayH = h + rise * t
             let th = layout.shadowHeight(px, pz)
             // Penumbra widens with distance from the occluder.
             vis = min(vis, clamp01(0.5 + (rayH - th) / (t * 0.08 + 1)))
             if vis <= 0 { break }
-            t *= 2.3
+            t *= 2.8
         }
         return vis * vis * (3 - 2 * vis)
     }

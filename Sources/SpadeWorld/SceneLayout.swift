@@ -104,7 +104,7 @@ struct SceneLayout {
         valleyHalfWidth = 0
         forestSeed = r.noiseSeed(); forestScale = r.range(90, 220); forestThreshold = 2
         scatterTrees = 0; coniferShare = r.unit(); treeHeight = r.range(9, 16); treeLine = 1e9
-        bushDensity = r.range(0.02, 0.12); bushSeed = r.noiseSeed()
+        bushDensity = r.range(0.01, 0.06); bushSeed = r.noiseSeed()
         flowerSeed = r.noiseSeed(); flowerThreshold = 2; flowerHue = r.unit()
         dirtSeed = r.noiseSeed(); dirtThreshold = r.range(0.45, 0.7)
         rockSeed = r.noiseSeed(); rockThreshold = r.range(0.55, 0.75)
@@ -149,7 +149,7 @@ struct SceneLayout {
                                halfWidth: r.range(5, 14), level: 0)
             valleyHalfWidth = r.range(600, 1500)
             hillAmp = r.range(40, 140)
-            forestThreshold = r.range(0.1, 0.4); scatterTrees = r.range(0.01, 0.08)
+            forestThreshold = r.range(0.2, 0.5); scatterTrees = r.range(0.01, 0.06)
             flowerThreshold = r.range(0.4, 0.8)
             treeLine = ranges[0].snowLine * 0.7
         case .rollingHills:
@@ -162,7 +162,7 @@ struct SceneLayout {
             if r.chance(0.3) { let cz = r.range(150, 400); lake = LakeShape(centreX: r.range(-150, 150), centreZ: cz, radiusX: r.range(60, 200), radiusZ: r.range(30, 90), level: 0) }
         case .forestEdge:
             addRanges(1 + r.int(below: 3), nearest: r.range(1500, 3500), heightRatio: 0.12...0.26, snowFraction: 0.65, r: &r)
-            forestThreshold = r.range(-0.15, 0.15); forestScale = r.range(60, 140); scatterTrees = r.range(0.05, 0.2)
+            forestThreshold = r.range(0.0, 0.3); forestScale = r.range(60, 140); scatterTrees = r.range(0.03, 0.12)
             hillAmp = r.range(20, 80)
             flowerThreshold = r.range(0.3, 0.6)
             if r.chance(0.5) { path = RiverShape(offsetX: r.range(-6, 6), amplitude: r.range(4, 15), wavelength: r.range(40, 100), phase: r.range(0, 6.3), halfWidth: r.range(0.8, 1.5), level: 0) }
@@ -196,10 +196,11 @@ struct SceneLayout {
 
     /// Gentle ground relief plus dunes and coast drop-off.
     @inline(__always) func baseHeight(_ x: Float, _ z: Float) -> Float {
-        var h = groundAmp * fbm(x / groundScale, z / groundScale, groundSeed, octaves: 4)
+        // Octaves too small to matter at this distance are left out.
+        var h = groundAmp * fbm(x / groundScale, z / groundScale, groundSeed, octaves: z < 250 ? 4 : z < 1500 ? 3 : 2)
         if z < 1500 {
             let r = rockiness(x, z) - rockThreshold
-            if r > 0 { h += min(r * 30, 4) }
+            if r > 0 { h += min(r * 10, 2.2) }
         }
         if duneAmp > 0 {
             // Dunes: asymmetric ridges across the wind, bent by noise.
@@ -218,11 +219,11 @@ struct SceneLayout {
         return h
     }
 
-    @inline(__always) func hillHeight(_ x: Float, _ z: Float) -> Float {
+    @inline(__always) func hillHeight(_ x: Float, _ z: Float, octaves: Int = 4) -> Float {
         guard hillAmp > 0, z > hillNear * 0.4 else { return 0 }
         let envelope = smoothstep(hillNear * 0.4, hillNear, z) * (1 - smoothstep(hillFar, hillFar * 1.6, z))
         guard envelope > 0 else { return 0 }
-        let n = fbm(x / hillScale, z / hillScale, hillSeed, octaves: 4) * 0.5 + 0.5
+        let n = fbm(x / hillScale, z / hillScale, hillSeed, octaves: octaves) * 0.5 + 0.5
         let shaped = max(0, n - 0.3) / 0.7
         return hillAmp * envelope * shaped * shaped * (1 + 0.0005 * z)
     }
@@ -256,6 +257,11 @@ struct SceneLayout {
             + 0.2 * gradientNoise(x / 200, z / 200, rockSeed &+ 2)
     }
 
+    /// Water level of a river: below the mean ground, drifting slowly along its course.
+    @inline(__always) func riverLevel(_ r: RiverShape, _ z: Float) -> Float {
+        r.level - groundAmp * 0.35 - 0.6 + groundAmp * 0.3 * gradientNoise(z / groundScale, 7.7, groundSeed &+ 13)
+    }
+
     @inline(__always) func riverCentre(_ r: RiverShape, _ z: Float) -> Float {
         r.offsetX + r.amplitude * sin(z / r.wavelength + r.phase) * (1 + z / 800)
             + r.amplitude * 0.6 * fbm(z / (r.wavelength * 0.7), 3.7, groundSeed &+ 11, octaves: 2)
@@ -274,7 +280,7 @@ struct SceneLayout {
             let d = abs(x - riverCentre(rv, z))
             let w = rv.halfWidth * (1 + z / 3000)
             if d < w * 3 {
-                let level = rv.level + baseHeight(riverCentre(rv, z), z) * 0.3 - 0.8
+                let level = riverLevel(rv, z)
                 h = lerp(h, min(h, level - 1), smoothstep(w * 3, w * 0.7, d))
             }
         }
@@ -283,12 +289,14 @@ struct SceneLayout {
 
     /// Cheaper terrain for shadow tests: no outcrops or fine mountain octaves.
     @inline(__always) func shadowHeight(_ x: Float, _ z: Float) -> Float {
-        groundAmp * fbm(x / groundScale, z / groundScale, groundSeed, octaves: 2) + duneAmp * 0.5 + hillHeight(x, z)
-            + mountainInfo(x, z, octaves: 4).height
+        groundAmp * gradientNoise(x / groundScale, z / groundScale, groundSeed) * 0.7 + duneAmp * 0.5 + hillHeight(x, z, octaves: 2)
+            + mountainInfo(x, z, octaves: 3).height
     }
 
     /// Full sample: terrain, water surface, and objects (trees, bushes) standing on it.
-    func sample(_ x: Float, _ z: Float, objects: Bool) -> TerrainSample {
+    /// `visibleAbove`: objects are only worth computing when they can reach this height (the ray march
+    /// passes the height below which a point is hidden behind what is already drawn).
+    func sample(_ x: Float, _ z: Float, objects: Bool, visibleAbove: Float = -.infinity) -> TerrainSample {
         let base = baseHeight(x, z)
         let hill = hillHeight(x, z)
         let mi = mountainInfo(x, z)
@@ -310,20 +318,21 @@ struct SceneLayout {
             let d = abs(x - c)
             let w = rv.halfWidth * (1 + z / 3000)
             if d < w * 3 {
-                let level = rv.level + baseHeight(c, z) * 0.3 - 0.8
+                let level = riverLevel(rv, z)
                 ground = lerp(ground, min(ground, level - 1), smoothstep(w * 3, w * 0.7, d))
                 if ground < level { s.waterClass = .river; s.height = level } else if d < w * 1.5 { s.riverBank = true }
             }
         }
         s.ground = ground
         if s.waterClass == nil { s.height = ground }
-        if objects, s.waterClass == nil { addObjects(&s, x, z) }
+        if objects, s.waterClass == nil, ground + treeHeight * 1.4 > visibleAbove { addObjects(&s, x, z) }
         return s
     }
 
     /// Forest density in about [-1, 1]; forests grow where it exceeds `forestThreshold`.
     @inline(__always) func forestDensity(_ x: Float, _ z: Float) -> Float {
-        fbm(x / forestScale, z / forestScale, forestSeed, octaves: 2) * 1.6
+        // Forests keep back from the camera: an open foreground with woods behind is the usual view.
+        fbm(x / forestScale, z / forestScale, forestSeed, octaves: 2) * 1.6 - 0.7 * (1 - smoothstep(30, 180, z))
     }
 
     private func addObjects(_ s: inout TerrainSample, _ x: Float, _ z: Float) {
@@ -362,7 +371,10 @@ struct SceneLayout {
                 let dx = x - px, dz = z - pz
                 let d2 = dx * dx + dz * dz
                 if d2 >= radius * radius { continue }
-                let d = sqrt(d2) / radius
+                // Ragged outline: the radius wobbles around the crown.
+                let wobble = 1 + 0.22 * gradientNoise(dx * 1.3 + u0 * 50, dz * 1.3, forestSeed &+ 4)
+                let d = min(1, sqrt(d2) / (radius * wobble))
+                if d >= 1 { continue }
                 var top: Float
                 if conifer {
                     // Cone with a slightly ragged outline (branch tiers).
@@ -411,7 +423,7 @@ struct SceneLayout {
             let p = clump
             if u2 >= p { continue }
             let px = (Float(gx) + 0.2 + 0.6 * u0) * cell, pz = (Float(gz) + 0.2 + 0.6 * u1) * cell
-            let radius: Float = 0.9 + 1.1 * u3
+            let radius: Float = 0.6 + 0.8 * u3
             let dx = x - px, dz = z - pz
             let d2 = dx * dx + dz * dz
             if d2 >= radius * radius { continue }
@@ -431,6 +443,13 @@ struct SceneLayout {
 
     @inline(__always) func isBeach(_ ground: Float) -> Bool {
         (coast != nil && ground < beachHeight) || (lake.map { ground < $0.level + beachHeight * 0.5 } ?? false)
+    }
+
+    /// Whether hills or mountains can stand at this distance (the ray march takes long steps elsewhere).
+    func hasRelief(near z: Float) -> Bool {
+        if hillAmp > 0, z < hillFar * 1.7 { return true }
+        for r in ranges where abs(z - r.distance) < r.depth * 1.1 { return true }
+        return false
     }
 
     /// Highest the terrain can reach beyond a distance (lets the ray march stop early).
