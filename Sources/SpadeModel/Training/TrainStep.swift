@@ -205,7 +205,7 @@ public final class SPADETraining {
         let judgement = discriminator.judge(semantics: semantics, fake: fake, real: real, training: true)
         let lossFake = HingeLoss.discriminator(judgement.fake, real: false)
         let lossReal = HingeLoss.discriminator(judgement.real, real: true)
-        discriminator.judgeBackward(fake: lossFake.grads, real: lossReal.grads, fakeShape: fake.shape, needFakeImageGrad: false)
+        _ = discriminator.judgeBackward(fake: lossFake.grads, real: lossReal.grads, fakeShape: fake.shape, needFakeImageGrad: false)
         discriminator.releaseCache()
         optimizerD.update()
         return (lossFake.value, lossReal.value)
