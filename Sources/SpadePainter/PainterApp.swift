@@ -41,6 +41,9 @@ public final class PainterApp {
     let controller: PaintController
     let scheduler: SynthesisScheduler<LabelMap, RGBImage>
     let autosave: Autosave
+    let autosaveQueue = DispatchQueue(label: "spadepaint.autosave")
+    private let autosaveLock = NSLock()
+    private var autosaveFailure: String?
     var labelsPath: String?
     private var startupMessage = ""
 
@@ -162,7 +165,7 @@ public final class PainterApp {
         relayout()
         render()
         tty.enableDragReports()
-        log("READY display=\(useSixel ? "sixel" : "blocks") colours=\(colourMode.rawValue) da1=\(caps.da1) "
+        log("READY pid=\(getpid()) display=\(useSixel ? "sixel" : "blocks") colours=\(colourMode.rawValue) da1=\(caps.da1) "
             + "cell=\(caps.cellWidth)x\(caps.cellHeight) layout=\(layoutDescription)")
         submitIfChanged()
 
@@ -171,17 +174,19 @@ public final class PainterApp {
             tty.waitForInput(timeoutMs: busy ? 120 : 1000)
             if tty.pendingSignal != 0 {
                 let sig = tty.pendingSignal
-                writeAutosave()
+                writeAutosave(wait: true)
                 log("SIGNAL \(sig)")
                 return 128 + sig
             }
             drainInput()
+            render()                    // the canvas answers the key before anything else runs
             collectResults()
             submitIfChanged()
             writeAutosaveIfChanged()
             if busy || scheduler.isBusy { spinner += 1 }
             render()
         }
+        autosaveQueue.sync {}
         let status = quitRequested ?? 0
         log("EXIT \(status)")
         return status
@@ -219,6 +224,7 @@ public final class PainterApp {
     }
 
     func collectResults() {
+        if let failure = takeAutosaveFailure() { message = failure }
         for error in scheduler.takeErrors() { message = "Synthesis failed: \(error)" }
         if let result = scheduler.takeResult() {
             picture = result.output
@@ -259,19 +265,45 @@ public final class PainterApp {
         writeAutosave()
     }
 
-    func writeAutosave() {
+    /// Writes (or, when nothing is unsaved, removes) the autosave on its own queue: the file is
+    /// synced to disk, which must not hold up the UI. `wait` finishes it before returning
+    /// (signals, exit).
+    func writeAutosave(wait: Bool = false) {
         if document.strokeInProgress { controller.cancelGesture() }
-        guard document.isModified else {
-            autosave.remove()
-            autosavedState = document.history.currentStateID
-            return
+        autosavedState = document.history.currentStateID
+        let file = autosave
+        if !document.isModified {
+            autosaveQueue.async { file.remove() }
+        } else {
+            let canvas = document.canvas, palette = self.palette, source = labelsPath
+            autosaveQueue.async { [weak self] in
+                do {
+                    try file.write(canvas, palette: palette, source: source)
+                } catch {
+                    self?.reportAutosaveFailure("Autosave failed: \(error)")
+                }
+            }
         }
-        do {
-            try autosave.write(document.canvas, palette: palette, source: labelsPath)
-            autosavedState = document.history.currentStateID
-        } catch {
-            message = "Autosave failed: \(error)"
-        }
+        if wait { autosaveQueue.sync {} }
+    }
+
+    /// Removes the autosave after any write still queued (a clean save or exit).
+    func removeAutosave() {
+        let file = autosave
+        autosaveQueue.sync { file.remove() }
+    }
+
+    func reportAutosaveFailure(_ text: String) {
+        autosaveLock.lock()
+        autosaveFailure = text
+        autosaveLock.unlock()
+        TerminalSession.wake()
+    }
+
+    func takeAutosaveFailure() -> String? {
+        autosaveLock.lock()
+        defer { autosaveFailure = nil; autosaveLock.unlock() }
+        return autosaveFailure
     }
 
     // MARK: files
@@ -292,7 +324,7 @@ public final class PainterApp {
             let colour = try LabelFiles.saveLabelMap(document.canvas, factor: options.canvasFactor, palette: palette, to: path)
             labelsPath = path
             document.markSaved()
-            autosave.remove()
+            removeAutosave()
             autosavedState = document.history.currentStateID
             message = "Saved \(path) (class indices) and \(colour) (class colours)"
             log("SAVED labels \(path)")

@@ -86,7 +86,7 @@ extension PainterApp {
                 mode = .normal
                 if saveLabels(to: defaultLabelsPath) { quitRequested = 0 }
             case "d", "D":
-                autosave.remove()
+                removeAutosave()
                 quitRequested = 0
             default:
                 mode = .normal
@@ -158,7 +158,7 @@ extension PainterApp {
         if document.isModified {
             mode = .confirmQuit
         } else {
-            autosave.remove()
+            removeAutosave()
             quitRequested = 0
         }
     }

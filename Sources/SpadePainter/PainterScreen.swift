@@ -46,7 +46,8 @@ extension PainterApp {
             bytes += pictureBytes(picture, layout)
             pictureDirty = false
         }
-        bytes += Array("\u{1b}[0m\u{1b}8".utf8)
+        // xterm shows the text cursor again after a sixel image; keep it hidden.
+        bytes += Array("\u{1b}[0m\u{1b}8\u{1b}[?25l".utf8)
         tty.writeRaw(&bytes)
         if !canvasRows.isEmpty { log("CANVAS rev=\(document.revision)") }
         fullRedraw = false
@@ -148,7 +149,7 @@ extension PainterApp {
             let current = index == Int(controller.currentClass)
             let key = palette.keys[index].map { Self.commandKeys.contains($0) ? " " : String($0) } ?? " "
             put(row, p.column, current ? ">" : " ", TextAttribute.bold)
-            put(row, p.column + 1, key, TextAttribute.bold)
+            put(row, p.column + 1, key)
             let name = String(palette.names[index].prefix(max(0, p.columns - 6)))
             put(row, p.column + 6, name, current ? TextAttribute.reverse : 0)
         }

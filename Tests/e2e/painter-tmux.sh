@@ -40,6 +40,14 @@ motion() { mouse 32 "$1" "$2"; }
 release() { mouse 3 "$1" "$2"; }
 click() { press "$1" "$2"; release "$1" "$2"; }
 repeat() { local n=$1; shift; local i; for i in $(seq "$n"); do $T send-keys -t e2e "$@"; done; sleep 0.1; }
+# Ends the private tmux server and waits until its socket is gone (a new server started while
+# the old one is still exiting dies with "server exited unexpectedly").
+stop_server() {
+  local i sockpath="${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
+  $T kill-server 2>/dev/null
+  for i in $(seq 100); do [ -e "$sockpath" ] || break; sleep 0.02; done
+  sleep 0.1
+}
 start() {  # start ARGS...: the painter in a 120x40 pane; its exit status lands in $art/rc
   rm -f "$art/rc"
   $T new-session -d -s e2e -x 120 -y 40 -c "$art" \
@@ -52,7 +60,7 @@ log=$art/events-1.log; : >"$log"
 rm -f "$art"/autosave.png "$art"/autosave.png.source   # a reused artifact dir must not restore old work
 echo "== painting, saving, comparing"
 start
-check "painter ready (half blocks, truecolor, side layout)" wait_log "READY display=blocks colours=truecolor .*layout=side canvas=1,0 "
+check "painter ready (half blocks, truecolor, side layout)" wait_log "READY .*display=blocks colours=truecolor .*layout=side canvas=1,0 "
 check "status line says test synthesizer" wait_pane "test synthesizer"
 check "first picture arrives" wait_log "PICTURE id="
 check "palette lists key, swatch, name" wait_pane "m ▀▀ mountain"
@@ -110,7 +118,7 @@ check "quit without unsaved changes exits 0" bash -c "$(declare -f wait_rc); art
 check "terminal restored: normal screen, mouse reporting off" \
   bash -c "[ \"\$($T display -p -t e2e '#{alternate_on}#{mouse_any_flag}#{mouse_button_flag}#{mouse_sgr_flag}')\" = 0000 ]"
 check "no autosave left after a clean exit" test ! -e "$art/autosave.png"
-$T kill-server 2>/dev/null; sleep 0.2
+stop_server
 
 echo "== unsaved changes, SIGTERM, autosave restore"
 log=$art/events-2.log; : >"$log"; start "'$art/painted.png'"
@@ -119,13 +127,13 @@ key s; click 3 20
 check "autosave written after the stroke" bash -c "for i in \$(seq 100); do [ -s '$art/autosave.png' ] && exit 0; sleep 0.05; done; exit 1"
 key q; check "quit asks about unsaved changes" wait_pane "Unsaved changes"
 key x; check "any other key cancels" wait_pane "Quit cancelled"
-pid=$(pgrep -P "$($T display -p -t e2e '#{pane_pid}')" -x spadepaint | head -1)
+pid=$(sed -n 's/^READY pid=\([0-9]*\) .*/\1/p' "$log")
 kill -TERM "$pid"
 check "SIGTERM exits with 143" bash -c "$(declare -f wait_rc); art='$art'; wait_rc && grep -qx 143 '$art/rc'"
 check "terminal restored after SIGTERM" \
   bash -c "[ \"\$($T display -p -t e2e '#{alternate_on}#{mouse_any_flag}#{mouse_button_flag}')\" = 000 ]"
 check "autosave kept" test -s "$art/autosave.png"
-$T kill-server 2>/dev/null; sleep 0.2
+stop_server
 log=$art/events-3.log; : >"$log"; start "'$art/painted.png'"
 check "autosave restored on restart" wait_pane "Restored unsaved work"
 sleep 0.3; $T capture-pane -p -e -t e2e >"$art/screen-e3.txt"
@@ -133,7 +141,16 @@ check "restored canvas has the sky dab" bash -c "[ \"\$(python3 '$checks' cell '
 key q; key d
 check "discard and quit exits 0" bash -c "$(declare -f wait_rc); art='$art'; wait_rc && grep -qx 0 '$art/rc'"
 check "autosave removed after discarding" test ! -e "$art/autosave.png"
-$T kill-server 2>/dev/null
+stop_server
+
+echo "== 256 colours"
+log=$art/events-4.log; : >"$log"; start --colors 256
+check "256-colour mode" wait_log "READY .* colours=256 "
+sleep 0.3; $T capture-pane -p -e -t e2e >"$art/screen-256.txt"
+check "canvas and picture in 256 colours (sky = 116)" bash -c "[ \"\$(python3 '$checks' cell '$art/screen-256.txt' 1 0)\" = '256,116 256,116 ▀' ] && [ \"\$(python3 '$checks' cell '$art/screen-256.txt' $prow $pcol)\" = '256,116 256,116 ▀' ]"
+check "no 24-bit colour sequences" bash -c "! grep -q $'\e\\[38;2;' '$art/screen-256.txt'"
+key q
+stop_server
 
 echo "== bad input"
 "$bin" paint --test-synthesizer palette "$art/missing.png" >"$art/missing.out" 2>&1 </dev/null
