@@ -158,8 +158,10 @@ check "missing LABELS.png: error names the file" grep -q "missing.png" "$art/mis
 printf 'not a png' >"$art/corrupt.png"
 "$bin" paint --test-synthesizer palette "$art/corrupt.png" >"$art/corrupt.out" 2>&1 </dev/null
 check "corrupt LABELS.png: error names the file" grep -q "corrupt.png" "$art/corrupt.out"
-"$bin" paint >"$art/nomodel.out" 2>&1 </dev/null
-check "without a model: clear error" grep -q "no model available yet" "$art/nomodel.out"
+"$bin" paint --test-synthesizer palette >"$art/notty.out" 2>&1 </dev/null
+check "without a terminal: clear error" grep -q "needs a terminal" "$art/notty.out"
+"$bin" paint --test-synthesizer palette --style "$art/missing-style.jpg" >"$art/style.out" 2>&1 </dev/null
+check "missing style image: error names the file" grep -q "missing-style.jpg" "$art/style.out"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
