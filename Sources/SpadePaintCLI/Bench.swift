@@ -5,7 +5,7 @@ import SpadeModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: print measured figures next to a baseline taken in the same run.",
-        subcommands: [BenchConv.self, BenchCheckpoint.self, BenchGenerator.self, BenchSynth.self])
+        subcommands: [BenchConv.self, BenchCheckpoint.self, BenchGenerator.self, BenchSynth.self, BenchTrain.self])
 }
 
 struct BenchConv: ParsableCommand {

@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("skip-bad"), help: "Train on the good pairs when validation finds bad ones.") var skipBad = false
 
     // Model
-    @Option(help: "Reference configuration: ade20k, coco-stuff, cityscapes.") var preset: String?
+    @Option(help: "Configuration: ade20k, coco-stuff, cityscapes (the reference's), landscape (the default model's).") var preset: String?
     @Option(name: .customLong("label-nc"), help: "Label classes (default: the palette's class count).") var labelNC: Int?
     @Flag(name: .customLong("contain-dontcare"), help: "Add a don't-care channel (label 255).") var containDontcare = false
     @Flag(name: .customLong("instances"), help: "Add the instance-edge channel.") var instances = false
@@ -43,8 +43,8 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("use-vae"), help: "Train the style encoder (needed for --style).") var useVAE = false
 
     // Discriminator and losses
-    @Option var ndf = 64
-    @Option(name: .customLong("n-layers-d")) var nLayersD = 4
+    @Option(help: "Discriminator width (default 64; 32 with --preset landscape).") var ndf: Int?
+    @Option(name: .customLong("n-layers-d"), help: "Discriminator layers (default 4; 3 with --preset landscape).") var nLayersD: Int?
     @Option(name: .customLong("num-d")) var numD = 2
     @Flag(name: .customLong("no-ganfeat-loss")) var noGanFeatLoss = false
     @Flag(name: .customLong("no-vgg-loss")) var noVGGLoss = false
@@ -78,7 +78,7 @@ struct Train: ParsableCommand {
         var config: SPADEConfig
         if let preset {
             guard let p = SPADEConfig.preset(named: preset) else {
-                throw ValidationError("unknown preset '\(preset)' (ade20k, coco-stuff, cityscapes)")
+                throw ValidationError("unknown preset '\(preset)' (ade20k, coco-stuff, cityscapes, landscape)")
             }
             config = p
         } else {
@@ -121,8 +121,9 @@ struct Train: ParsableCommand {
                 if let preprocessMode { settings.preprocessMode = preprocessMode } else if preset?.lowercased() == "cityscapes" { settings.preprocessMode = "fixed"; settings.loadSize = config.cropSize }
                 settings.flip = !noFlip
                 settings.skipBad = skipBad
-                settings.ndf = ndf
-                settings.discriminatorLayers = nLayersD
+                let small = preset?.lowercased() == "landscape"
+                settings.ndf = ndf ?? (small ? 32 : 64)
+                settings.discriminatorLayers = nLayersD ?? (small ? 3 : 4)
                 settings.discriminatorScales = numD
                 settings.ganFeatureLoss = !noGanFeatLoss
                 settings.vggLoss = !noVGGLoss

@@ -8,12 +8,9 @@ public enum DefaultModel {
     public static let checkpointName = "Checkpoints/landscape.safetensors"
     public static let paletteName = "landscape"
 
-    /// The configuration a default model is trained with: a narrower generator than the reference
-    /// (ngf 32, SPADE hidden width 64) so that a full 256×256 frame stays interactive on a 2-core CPU.
-    /// A checkpoint's own stored configuration always wins over this.
-    public static let config = SPADEConfig(labelNC: 15, containDontcareLabel: false, noInstance: true, ngf: 32, zDim: 256,
-                                           cropSize: 256, aspectRatio: 1, numUpsamplingLayers: .normal,
-                                           normG: "spectralspadesyncbatch3x3", useVAE: true, spadeHidden: 64)
+    /// The configuration the default model is trained with (`SPADEConfig.landscape`, i.e.
+    /// `spadepaint train --preset landscape`). A checkpoint's own stored configuration always wins over this.
+    public static let config = SPADEConfig.landscape
 
     /// Where the shipped checkpoint is: next to the executable's package (…/Checkpoints, found from the
     /// executable's directory upwards) or in the current directory. Nil when it does not exist.

@@ -93,12 +93,20 @@ public struct SPADEConfig: Codable, Equatable, Sendable {
     public static let cityscapes = SPADEConfig(labelNC: 35, containDontcareLabel: false, noInstance: false,
                                                cropSize: 512, aspectRatio: 2, numUpsamplingLayers: .more)
 
-    /// Presets by the reference's `--dataset_mode` name.
+    /// spadepaint's own default model (`Checkpoints/landscape.safetensors`): the 15 classes of
+    /// `Palettes/landscape`, the VAE for `--style`, and a size chosen for live painting on two CPU cores —
+    /// width 16 and 1×1 SPADE convolutions (32 hidden), so each class modulates the features by a learned
+    /// per-class style (as CLADE does) while the 3×3 trunk convolutions draw the boundaries.
+    public static let landscape = SPADEConfig(labelNC: 15, containDontcareLabel: false, noInstance: true, ngf: 16,
+                                              normG: "spectralspadesyncbatch1x1", useVAE: true, spadeHidden: 32)
+
+    /// Presets by the reference's `--dataset_mode` name (and `landscape`, spadepaint's default model).
     public static func preset(named name: String) -> SPADEConfig? {
         switch name.lowercased() {
         case "ade20k": return .ade20k
         case "coco", "coco-stuff", "cocostuff": return .cocoStuff
         case "cityscapes": return .cityscapes
+        case "landscape": return .landscape
         default: return nil
         }
     }
