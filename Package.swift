@@ -48,7 +48,7 @@ let package = Package(
 
         .testTarget(name: "SpadeModelTests", dependencies: ["SpadeModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpadeImagingTests", dependencies: ["SpadeImaging"]),
-        .testTarget(name: "SpadeWorldTests", dependencies: ["SpadeWorld", "SpadeImaging"]),
+        .testTarget(name: "SpadeWorldTests", dependencies: ["SpadeWorld", "SpadeImaging"], exclude: ["Samples"]),
         .testTarget(name: "SpadePainterTests", dependencies: ["SpadePainter"]),
         .testTarget(name: "SpadeTrainerTests", dependencies: ["SpadeTrainer"]),
     ]

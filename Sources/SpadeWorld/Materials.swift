@@ -63,7 +63,7 @@ struct MaterialSet {
             bush = Palette3(a: .srgb(120, 50, 30), b: .srgb(150, 86, 40), c: .srgb(170, 130, 60))
             frost = 0
         case .winter:
-            grass = Palette3(a: .srgb(96, 88, 64), b: .srgb(124, 112, 84), c: .srgb(150, 140, 112))
+            grass = Palette3(a: .srgb(84, 78, 52), b: .srgb(112, 100, 68), c: .srgb(138, 124, 88))
             hill = Palette3(a: .srgb(88, 86, 72), b: .srgb(112, 108, 92), c: .srgb(140, 136, 124))
             conifer = .srgb(32, 50, 40)
             broadleaf = Palette3(a: .srgb(70, 58, 50), b: .srgb(94, 80, 68), c: .srgb(120, 108, 96))
@@ -128,7 +128,7 @@ struct MaterialSet {
                 if Float(h >> 24) / 255 < density, fx * fx + fz * fz < r * r { c = flowers[Int(h % 3)] * (0.85 + 0.3 * (1 - (fx * fx + fz * fz) / (r * r))) }
             } else {
                 let avg = flowers[0].mix(flowers[1], 0.5).mix(flowers[2], 0.33)
-                c = c.mix(avg, (0.25 + density * 0.45) * (0.7 + 0.3 * t))
+                c = c.mix(avg, (0.35 + density * 0.4) * (0.75 + 0.25 * t))
             }
             return (c, t * 0.1, 0)
         case .dirt:

@@ -136,13 +136,13 @@ struct SceneLayout {
             flowerThreshold = r.range(0.35, 0.7)
             eyeHeight = r.range(2, 6)
         case .coast:
-            coast = CoastShape(shoreZ: r.range(90, 420), tilt: r.range(-0.5, 0.5), wobble: r.range(20, 90), slope: r.range(0.02, 0.06))
+            coast = CoastShape(shoreZ: r.range(40, 260), tilt: r.range(-0.5, 0.5), wobble: r.range(20, 90), slope: r.range(0.02, 0.06))
             if r.chance(0.5) { addRanges(1 + r.int(below: 2), nearest: r.range(1800, 4000), heightRatio: 0.08...0.2, snowFraction: 0.8, r: &r) }
             forestThreshold = r.chance(0.5) ? r.range(0.2, 0.45) : 2; scatterTrees = r.range(0, 0.05)
             flowerThreshold = r.range(0.45, 0.8)
             beachHeight = r.range(1.2, 3)
             groundAmp = r.range(2, 6)
-            eyeHeight = r.range(4, 14)
+            eyeHeight = r.range(6, 22)
         case .riverValley:
             addRanges(2 + r.int(below: 2), nearest: r.range(1000, 2200), heightRatio: 0.14...0.28, snowFraction: 0.6, r: &r)
             river = RiverShape(offsetX: r.range(-30, 30), amplitude: r.range(15, 80), wavelength: r.range(80, 260), phase: r.range(0, 6.3),
@@ -382,7 +382,9 @@ struct SceneLayout {
                     top = height * (1 - d + tiers)
                 } else {
                     // Crown: a dome raised on a short trunk.
-                    top = height * pow(max(0, 1 - d * d), 0.3)
+                    // Crown of a few lobes: a dome whose top rises and falls around the tree.
+                    let lobes = 1 + 0.14 * gradientNoise(dx * 0.9 + u1 * 40, dz * 0.9, forestSeed &+ 6)
+                    top = height * (0.45 + 0.55 * pow(max(0, 1 - d * d), 0.5)) * lobes
                 }
                 if top > best {
                     best = top

@@ -121,7 +121,7 @@ struct Lighting {
             zenith = Colour.srgb(22, 28, 62)
             horizon = Colour.srgb(150, 104, 128)
             glow = Colour(0.4, 0.2, 0.2)
-            ambient = Colour(0.16, 0.17, 0.26)
+            ambient = Colour(0.2, 0.2, 0.3)
             hazeColour = Colour.srgb(92, 82, 112)
             exposure = 0.95
         }
