@@ -84,6 +84,10 @@ final class GeneratorTests: XCTestCase {
         XCTAssertEqual(Array(t.data[27..<36]), [1, 1, 0, 1, 1, 0, 1, 1, 0])
         let inst = try LabelEncoding.oneHot(labels, height: 3, width: 3, config: c, instances: [5, 5, 5, 5, 5, 5, 5, 5, 6])
         XCTAssertEqual(Array(inst.data[27..<36]), [0, 0, 0, 0, 0, 1, 0, 1, 1])
+        // 255 is the don't-care class label_nc: no boundary between the two.
+        let d = SPADEConfig(labelNC: 3, containDontcareLabel: true, noInstance: false)
+        let dc = try LabelEncoding.oneHot([3, 255, 1], height: 1, width: 3, config: d)
+        XCTAssertEqual(Array(dc.data[12..<15]), [0, 1, 1])
     }
 
     func testPictureBytesTruncateLikeTensor2im() {

@@ -16,7 +16,7 @@ public struct LabelValueError: Error, CustomStringConvertible, Equatable {
 /// `label_nc (+1 with don't-care)` channels, and the instance-edge map is appended when the model uses it.
 public enum LabelEncoding {
     /// One map [1, semantic_nc, height, width]. `labels` is row-major; `instances` (same size) feeds the
-    /// edge channel when the configuration has one — without it the label map's own boundaries are used.
+    /// edge channel when the configuration has one — without it the class map's own boundaries are used.
     /// `source` names the input in errors (e.g. the PNG's path).
     public static func oneHot(_ labels: [UInt8], height: Int, width: Int, config: SPADEConfig,
                               instances: [Int]? = nil, source: String = "label map") throws -> Tensor {
@@ -46,7 +46,9 @@ public enum LabelEncoding {
                 out.data[base + v * hw + i] = 1
             }
             if !config.noInstance {
-                let ids = instances?[n] ?? labels.map { Int($0) }
+                // Without an instance map, the class map's own boundaries (255 and label_nc are one class),
+                // as the inference engine derives them.
+                let ids: [Int] = instances?[n] ?? labels.map { (v: UInt8) -> Int in v == 255 ? config.labelNC : Int(v) }
                 precondition(ids.count == hw, "instance map has \(ids.count) values for \(width)x\(height)")
                 let edges = edgeMap(ids, height: height, width: width)
                 let off = base + (channels - 1) * hw
