@@ -145,6 +145,34 @@ final class InferenceEngineTests: XCTestCase {
         XCTAssertEqual(engine.lastStats.outputFraction, 0)
     }
 
+    /// The uniform-region shortcut (per-class γ, β inside one-class windows) changes the work, not the
+    /// result: with and without it the engine equals the generator, and with it fewer multiply-adds are done.
+    func testUniformRegionShortcutIsExactAndSavesWork() throws {
+        for config in [Self.smallConfig(), Self.smallConfig(dontcare: true, instance: true), Self.smallConfig(normG: "spadebatch5x5")] {
+            let g = try Self.generator(config)
+            var rng = RandomGenerator(seed: 17)
+            var labels = Self.blobLabels(width: 64, height: 64, classes: config.labelNC, rng: &rng)
+            var off = InferenceEngine.Options()
+            off.uniformRegionShortcut = false
+            let plain = InferenceEngine(generator: g, options: off)
+            let fast = InferenceEngine(generator: g)
+            for step in 0..<4 {
+                if step > 0 {
+                    let edit = PixelRect(x: 9 * step, y: 40 - 8 * step, width: 5 + step, height: 3)
+                    let v = UInt8(step % config.labelNC)
+                    for y in edit.y0..<edit.y1 { for x in edit.x0..<edit.x1 { labels[y * 64 + x] = v } }
+                }
+                try plain.setLabels(labels, width: 64, height: 64)
+                try fast.setLabels(labels, width: 64, height: 64)
+                let a = try XCTUnwrap(plain.render()), b = try XCTUnwrap(fast.render())
+                let ref = try Self.reference(g, labels, width: 64, height: 64, z: nil)
+                XCTAssertLessThanOrEqual(Self.maxAbsDiff(a, ref), 1e-4)
+                XCTAssertLessThanOrEqual(Self.maxAbsDiff(b, ref), 1e-4, "shortcut, step \(step), \(config.normG)")
+                if step == 0 { XCTAssertLessThan(fast.lastStats.multiplyAdds, plain.lastStats.multiplyAdds * 9 / 10) }
+            }
+        }
+    }
+
     func testRestyleEqualsFullRecompute() throws {
         let config = Self.smallConfig(vae: true)
         let g = try Self.generator(config)

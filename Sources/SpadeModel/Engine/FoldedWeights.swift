@@ -51,6 +51,13 @@ struct FoldedSPADE {
     let gammaBeta: FoldedConv
     let scale: [Float]
     let shift: [Float]
+    /// A and B where the label map is one class c over the whole (2·pad+1)² window the γ‖β conv sees
+    /// through mlp_shared (all inside the map, no edge bits): there the hidden map is a per-class
+    /// constant, so γ and β are too. [c · channels + ch].
+    let uniformA: [Float]
+    let uniformB: [Float]
+    /// Radius of that window: pad of mlp_shared + pad of γ‖β.
+    var uniformRadius: Int { 2 * (kernel / 2) }
 
     init(_ spade: SPADE, labelChannels: Int, hasEdgeChannel: Bool) {
         let norm = spade.paramFreeNorm
@@ -60,8 +67,10 @@ struct FoldedSPADE {
         channels = mean.count
         hidden = spade.mlpShared.outChannels
         kernel = spade.mlpShared.kernel
-        shared = OneHotGather(spade.mlpShared, labelChannels: labelChannels, hasEdgeChannel: hasEdgeChannel, relu: true)
-        gammaBeta = FoldedConv.stacked(FoldedConv(spade.mlpGamma), FoldedConv(spade.mlpBeta))
+        let sharedGather = OneHotGather(spade.mlpShared, labelChannels: labelChannels, hasEdgeChannel: hasEdgeChannel, relu: true)
+        let stacked = FoldedConv.stacked(FoldedConv(spade.mlpGamma), FoldedConv(spade.mlpBeta))
+        shared = sharedGather
+        gammaBeta = stacked
         var s = [Float](repeating: 0, count: channels), t = s
         for c in 0..<channels {
             s[c] = 1 / (variance[c] + ParamFreeNorm.eps).squareRoot()
@@ -69,5 +78,49 @@ struct FoldedSPADE {
         }
         scale = s
         shift = t
+        (uniformA, uniformB) = Self.uniformModulation(shared: sharedGather, gammaBeta: stacked, scale: s, shift: t)
+    }
+
+    /// Per class c: hidden h_c = relu(bias + Σ_taps W_shared[:, c, tap]); γ‖β_c = (Σ_taps W_γβ[:, :, tap]) h_c + b;
+    /// folded with the batch norm into A and B.
+    static func uniformModulation(shared: OneHotGather, gammaBeta: FoldedConv, scale: [Float], shift: [Float]) -> ([Float], [Float]) {
+        let classes = shared.labelChannels, hid = shared.outChannels, kk = shared.kernel * shared.kernel
+        let out2 = gammaBeta.outChannels, ch = out2 / 2, gkk = gammaBeta.kernel * gammaBeta.kernel
+        var hidden = [Float](repeating: 0, count: classes * hid)
+        for c in 0..<classes {
+            for o in 0..<hid {
+                var v = shared.bias[o]
+                for tap in 0..<kk { v += shared.columns[(c * kk + tap) * hid + o] }
+                hidden[c * hid + o] = max(0, v)
+            }
+        }
+        var summed = [Float](repeating: 0, count: out2 * hid)
+        for o in 0..<out2 {
+            for i in 0..<hid {
+                var v: Float = 0
+                for tap in 0..<gkk { v += gammaBeta.weight[(o * hid + i) * gkk + tap] }
+                summed[o * hid + i] = v
+            }
+        }
+        // [classes, hid] · [out2, hid]ᵀ
+        var g = [Float](repeating: 0, count: classes * out2)
+        hidden.withUnsafeBufferPointer { hp in
+            summed.withUnsafeBufferPointer { sp in
+                g.withUnsafeMutableBufferPointer { gp in
+                    sgemm(transB: true, m: classes, n: out2, k: hid, a: hp.baseAddress!, lda: hid, b: sp.baseAddress!, ldb: hid,
+                          c: gp.baseAddress!, ldc: out2)
+                }
+            }
+        }
+        var a = [Float](repeating: 0, count: classes * ch), b = a
+        let bias = gammaBeta.bias!
+        for c in 0..<classes {
+            for k in 0..<ch {
+                let onePlusGamma = 1 + g[c * out2 + k] + bias[k]
+                a[c * ch + k] = scale[k] * onePlusGamma
+                b[c * ch + k] = shift[k] * onePlusGamma + g[c * out2 + ch + k] + bias[ch + k]
+            }
+        }
+        return (a, b)
     }
 }

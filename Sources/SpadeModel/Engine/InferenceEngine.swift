@@ -126,8 +126,18 @@ public final class InferenceEngine {
         }
     }
 
-    public init(generator: SPADEGenerator) {
+    /// Switches for benchmarks and tests; the defaults are what the painter wants.
+    public struct Options: Equatable {
+        /// Where the label map is one class over a SPADE's whole (2·pad+1)² window, γ and β are per-class
+        /// constants (prepared at load): only the other pixels go through the γ‖β GEMM. Exact.
+        public var uniformRegionShortcut = true
+        public init() {}
+    }
+    public let options: Options
+
+    public init(generator: SPADEGenerator, options: Options = Options()) {
         self.generator = generator
+        self.options = options
         let config = generator.config
         self.config = config
         latent = config.latentSize
@@ -362,6 +372,10 @@ public final class InferenceEngine {
         }
         let rect = sc.pendingModulation
         if rect.isEmpty { return }
+        if options.uniformRegionShortcut && modulateUniformRegions(spade, sc, plan: plan, rect: rect, &stats) {
+            sc.pendingModulation = .empty
+            return
+        }
         let ch = spade.channels, plane = h * w
         let conv = spade.gammaBeta
         sc.hidden.withUnsafeBufferPointer { hidden in
@@ -397,6 +411,107 @@ public final class InferenceEngine {
             }
         }
         sc.pendingModulation = .empty
+    }
+
+    /// The modulation over `rect` with the uniform-region shortcut: per-class A, B where the label window
+    /// is one class, the γ‖β GEMM over the list of the other pixels. Returns false (having done nothing)
+    /// when too few pixels are uniform for the scattered GEMM to pay off.
+    private func modulateUniformRegions(_ spade: FoldedSPADE, _ sc: SpadeCache, plan: BlockPlan, rect: PixelRect,
+                                        _ stats: inout RenderStats) -> Bool {
+        let h = plan.height, w = plan.width, plane = h * w, rw = rect.width
+        let level = labels.level(height: h, width: w)
+        let radius = spade.uniformRadius
+        var classes = [Int16](repeating: -1, count: rect.area)
+        level.tokens.withUnsafeBufferPointer { tb in
+            level.edges.withUnsafeBufferPointer { eb in
+                classes.withUnsafeMutableBufferPointer { cb in
+                    let tok = tb.baseAddress!, cls = cb.baseAddress!
+                    let edges = eb.baseAddress, hasEdges = !level.edges.isEmpty
+                    Parallel.forEach(rect.height) { r in
+                        let y = rect.y0 + r
+                        if y - radius < 0 || y + radius >= h { return }
+                        let x0 = max(rect.x0, radius), x1 = min(rect.x1, w - radius)
+                        if x0 >= x1 { return }
+                        for x in x0..<x1 {
+                            let t = tok[y * w + x]
+                            var same = true
+                            window: for yy in (y - radius)...(y + radius) {
+                                let row = yy * w
+                                for xx in (x - radius)...(x + radius) {
+                                    if tok[row + xx] != t || (hasEdges && edges![row + xx] != 0) {
+                                        same = false
+                                        break window
+                                    }
+                                }
+                            }
+                            if same { cls[r * rw + (x - rect.x0)] = Int16(t) }
+                        }
+                    }
+                }
+            }
+        }
+        var positions: [Int32] = []
+        positions.reserveCapacity(rect.area / 4)
+        for r in 0..<rect.height {
+            for xi in 0..<rw where classes[r * rw + xi] < 0 { positions.append(Int32((rect.y0 + r) * w + rect.x0 + xi)) }
+        }
+        if positions.count * 10 > rect.area * 8 { return false }
+        let ch = spade.channels
+        let conv = spade.gammaBeta
+        sc.a.withUnsafeMutableBufferPointer { ab in
+            sc.b.withUnsafeMutableBufferPointer { bb in
+                let aPtr = ab.baseAddress!, bPtr = bb.baseAddress!
+                // Uniform pixels: the per-class constants.
+                classes.withUnsafeBufferPointer { cb in
+                    spade.uniformA.withUnsafeBufferPointer { ua in
+                        spade.uniformB.withUnsafeBufferPointer { ub in
+                            let cls = cb.baseAddress!, uA = ua.baseAddress!, uB = ub.baseAddress!
+                            Parallel.forEach(ch) { c in
+                                for r in 0..<rect.height {
+                                    let off = c * plane + (rect.y0 + r) * w + rect.x0
+                                    for xi in 0..<rw {
+                                        let k = Int(cls[r * rw + xi])
+                                        if k >= 0 {
+                                            aPtr[off + xi] = uA[k * ch + c]
+                                            bPtr[off + xi] = uB[k * ch + c]
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                // The rest: γ‖β GEMM over the pixel list, folded into A and B.
+                sc.hidden.withUnsafeBufferPointer { hidden in
+                    conv.bias!.withUnsafeBufferPointer { biasBuf in
+                        spade.scale.withUnsafeBufferPointer { scaleBuf in
+                            spade.shift.withUnsafeBufferPointer { shiftBuf in
+                                positions.withUnsafeBufferPointer { pb in
+                                    let bias = biasBuf.baseAddress!, scale = scaleBuf.baseAddress!, shift = shiftBuf.baseAddress!
+                                    let pos = pb.baseAddress!
+                                    stats.multiplyAdds += ListConv.run(conv, input: hidden.baseAddress!, height: h, width: w,
+                                                                       positions: positions, scratch: scratch) { chunk, values in
+                                        let n = chunk.count
+                                        Parallel.forEach(ch) { c in
+                                            let g = values + c * n, be = values + (ch + c) * n
+                                            let gb = bias[c], bb = bias[ch + c], s = scale[c], t = shift[c]
+                                            let ar = aPtr + c * plane, br = bPtr + c * plane
+                                            for e in 0..<n {
+                                                let q = Int(pos[chunk.lowerBound + e])
+                                                let onePlusGamma = 1 + g[e] + gb
+                                                ar[q] = s * onePlusGamma
+                                                br[q] = t * onePlusGamma + be[e] + bb
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return true
     }
 
     /// a0 = lrelu(x·A0 + B0) with x the block input (the previous output, upsampled ×2 on the fly).

@@ -87,3 +87,44 @@ enum RectConv {
         }
     }
 }
+
+/// The same convolution evaluated at an arbitrary list of output pixels (`positions`: y·width + x),
+/// for the scattered pixels a uniform-region shortcut leaves to compute. Epilogue values are indexed
+/// [o · chunk.count + (n − chunk.lowerBound)] for the list entries n in `chunk`.
+enum ListConv {
+    @discardableResult
+    static func run(_ conv: FoldedConv, input: UnsafePointer<Float>, height h: Int, width w: Int, positions: [Int32],
+                    scratch: EngineScratch, epilogue: (Range<Int>, UnsafePointer<Float>) -> Void) -> Int {
+        if positions.isEmpty { return 0 }
+        let k = conv.kernel, p = conv.padding, cin = conv.inChannels, rowsK = conv.columnRows, o = conv.outChannels
+        let chunk = max(1, min(positions.count, EngineScratch.bandBudget / max(rowsK, o)))
+        scratch.reserve(columns: rowsK * chunk, product: o * chunk)
+        conv.weight.withUnsafeBufferPointer { wb in
+            positions.withUnsafeBufferPointer { pb in
+                scratch.withBuffers { col, product in
+                    var start = 0
+                    while start < positions.count {
+                        let n = min(chunk, positions.count - start)
+                        let pos = pb.baseAddress! + start
+                        Parallel.forEach(cin) { c in
+                            let plane = input + c * h * w
+                            for i in 0..<k {
+                                for j in 0..<k {
+                                    let dst = col + ((c * k + i) * k + j) * n
+                                    for e in 0..<n {
+                                        let q = Int(pos[e]), y = q / w + i - p, x = q % w + j - p
+                                        dst[e] = (y >= 0 && y < h && x >= 0 && x < w) ? plane[y * w + x] : 0
+                                    }
+                                }
+                            }
+                        }
+                        sgemm(m: o, n: n, k: rowsK, a: wb.baseAddress!, lda: rowsK, b: col, ldb: n, c: product, ldc: n)
+                        epilogue(start..<(start + n), product)
+                        start += n
+                    }
+                }
+            }
+        }
+        return o * rowsK * positions.count
+    }
+}
