@@ -3,8 +3,9 @@ final class EngineScratch {
     private(set) var columns: [Float] = []
     private(set) var product: [Float] = []
 
-    /// Floats per buffer: bounds the im2col band (and the GEMM output band) to 16 MB each.
-    static let bandBudget = 4 << 20
+    /// Floats per buffer: bounds the im2col band (and the GEMM output band) to 48 MB each; few, wide bands
+    /// keep the number of thread hand-offs per frame low. Tests shrink it to exercise many bands.
+    nonisolated(unsafe) static var bandBudget = 12 << 20
 
     func reserve(columns c: Int, product p: Int) {
         if columns.count < c { columns = [Float](repeating: 0, count: c) }
