@@ -72,6 +72,7 @@ final class InferenceEngineTests: XCTestCase {
         try checkFullFrame(Self.smallConfig(instance: true))
         try checkFullFrame(Self.smallConfig(vae: true))
         try checkFullFrame(Self.smallConfig(normG: "spadebatch5x5"))
+        try checkFullFrame(Self.smallConfig(vae: true, normG: "spectralspadesyncbatch1x1"))
         try checkFullFrame(Self.smallConfig(crop: 128, aspect: 2, mode: .more))
         try checkFullFrame(Self.smallConfig(crop: 128, mode: .most))
         // A label map of another size than the output: every level resamples it.
@@ -120,6 +121,8 @@ final class InferenceEngineTests: XCTestCase {
         try checkIncrementalEdits(Self.smallConfig())
         try checkIncrementalEdits(Self.smallConfig(dontcare: true, instance: true))
         try checkIncrementalEdits(Self.smallConfig(vae: true))
+        // The default model's kind: 1×1 SPADE convs (γ, β per class everywhere).
+        try checkIncrementalEdits(Self.smallConfig(vae: true, normG: "spectralspadesyncbatch1x1"))
         try checkIncrementalEdits(Self.smallConfig(crop: 128, aspect: 2, mode: .more))
     }
 
