@@ -99,13 +99,14 @@ struct MaterialSet {
         let seed = layout.detailSeed
         switch p.label {
         case .grass:
-            let t = texture(x, z, scale: 9, footprint: fp, seed: seed)
+            let t = texture(x, z, scale: 9, footprint: fp, seed: seed, maxOctaves: 8)
             let patch = fbm(x / 50, z / 50, seed &+ 1, octaves: 3)
             var c = grass.at(t * 0.9 + patch * 1.1)
             if fp < 0.1 {
-                // Tufts close to the camera.
-                let blade = gradientNoise(x * 7, z * 2.5, seed &+ 2)
-                c = c * (0.9 + 0.35 * blade)
+                // Tufts and blades close to the camera, fading in as they become larger than a pixel.
+                let near = clamp01((0.1 - fp) * 20)
+                let blade = gradientNoise(x * 7, z * 2.5, seed &+ 2) * 0.6 + gradientNoise(x * 30, z * 9, seed &+ 3) * 0.4 * near
+                c = c * (0.9 + 0.45 * blade * (0.5 + 0.5 * near))
             }
             if frost > 0 { c = c.mix(Colour.srgb(200, 204, 210), 0.25 * clamp01(texture(x, z, scale: 6, footprint: fp, seed: seed &+ 3) + 0.4)) }
             return (c, t * 0.15, patch * 0.1)
@@ -132,7 +133,7 @@ struct MaterialSet {
             }
             return (c, t * 0.1, 0)
         case .dirt:
-            let t = texture(x, z, scale: 6, footprint: fp, seed: seed &+ 7)
+            let t = texture(x, z, scale: 6, footprint: fp, seed: seed &+ 7, maxOctaves: 7)
             var c = dirt.at(t * 1.1)
             if fp < 0.2 {
                 let pebble = hashUnit(Int32(x * 6), Int32(z * 6), seed &+ 8)
@@ -140,7 +141,7 @@ struct MaterialSet {
             }
             return (c, t * 0.3, 0)
         case .sand:
-            let t = texture(x, z, scale: 10, footprint: fp, seed: seed &+ 9)
+            let t = texture(x, z, scale: 10, footprint: fp, seed: seed &+ 9, maxOctaves: 7)
             var ripples: Float = 0
             if fp < 0.4 {
                 let phase: Float = (x * 0.7 + z * 1.9 + 3 * t) * 3

@@ -66,23 +66,17 @@ public struct WorldRandom {
 
 @inline(__always) func clamp01(_ v: Float) -> Float { min(max(v, 0), 1) }
 
+private let gradX: [Float] = [1, 1, -1, -1, 1.4142, -1.4142, 0, 0]
+private let gradY: [Float] = [1, -1, 1, -1, 0, 0, 1.4142, -1.4142]
+
 /// Gradient noise in 2D, roughly in [-1, 1], zero at lattice points.
 @inline(__always) func gradientNoise(_ x: Float, _ y: Float, _ seed: UInt32) -> Float {
     let ix = fastFloor(x), iy = fastFloor(y)
     let fx = x - Float(ix), fy = y - Float(iy)
     @inline(__always) func grad(_ gx: Int32, _ gy: Int32, _ dx: Float, _ dy: Float) -> Float {
-        let h = hash2(gx, gy, seed)
-        // Eight directions on the unit circle (scaled so the result spans about [-1, 1]).
-        switch h & 7 {
-        case 0: return dx + dy
-        case 1: return dx - dy
-        case 2: return -dx + dy
-        case 3: return -dx - dy
-        case 4: return 1.4142 * dx
-        case 5: return -1.4142 * dx
-        case 6: return 1.4142 * dy
-        default: return -1.4142 * dy
-        }
+        // Eight directions around the circle, picked without branches.
+        let h = Int(hash2(gx, gy, seed) & 7)
+        return gradX[h] * dx + gradY[h] * dy
     }
     let u = fx * fx * fx * (fx * (fx * 6 - 15) + 10)
     let v = fy * fy * fy * (fy * (fy * 6 - 15) + 10)

@@ -180,7 +180,7 @@ struct Renderer {
         var visibility: Float = 1
         if lambert > 0, light.sunColour.luma > 0.05 {
             // One shadow test per march sample: the rows it uncovers share it.
-            if cached < 0 { cached = sunVisibility(x, z, s.height + 0.3) }
+            if cached < 0 { cached = sunVisibility(x, z, s.height + 0.3) * cloudShadow(x, z, s.height) }
             visibility = cached
         }
         // Objects darken toward their base and in the middle of dense canopy (ambient occlusion).
@@ -214,6 +214,18 @@ struct Renderer {
             t *= 2.8
         }
         return vis * vis * (3 - 2 * vis)
+    }
+
+    /// Clouds between a point and the sun dim its sunlight (soft-edged patches drifting over the land).
+    private func cloudShadow(_ x: Float, _ z: Float, _ h: Float) -> Float {
+        let sun = light.sunDir
+        guard layout.cloudCover > 0, !light.overcast, sun.y > 0.1 else { return 1 }
+        let t = (layout.cameraY + layout.cloudHeight - h) / sun.y
+        let px = x + sun.x * t, pz = z + sun.z * t
+        let sc = layout.cloudScale
+        let n = fbm(px / sc, pz / (sc * layout.cloudStretch), layout.cloudSeed, octaves: 3) * 0.5 + 0.5
+        let density = (n - (1 - layout.cloudCover * 0.8) * 0.72) * 2.2
+        return 1 - 0.65 * smoothstep(-0.05, 0.25, density)
     }
 
     /// Aerial perspective: distant surfaces fade into a haze that glows toward the sun; fog on top.
