@@ -8,7 +8,7 @@ struct SpadePaint: ParsableCommand {
         commandName: "spadepaint",
         abstract: "Paint landscapes as class regions in a terminal and watch a SPADE generator turn them into pictures.",
         version: SpadeModelVersion.string,
-        subcommands: [Paint.self, Train.self, Render.self, Encode.self, Bench.self, Synth.self],
+        subcommands: [Paint.self, Train.self, Render.self, Encode.self, TrainSeg.self, Eval.self, Bench.self, Synth.self],
         defaultSubcommand: Paint.self
     )
 }
