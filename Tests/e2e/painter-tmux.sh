@@ -102,6 +102,22 @@ check "canvas cell (10,3) is mountain" bash -c "[ \"\$(python3 '$checks' cell '$
 check "canvas cell (8,3) erased to sky" bash -c "[ \"\$(python3 '$checks' cell '$art/screen-e.txt' 4 8)\" = '135,206,235 135,206,235 ▀' ]"
 check "palette swatch of water" bash -c "python3 '$checks' cell '$art/screen-e.txt' 7 99 | grep -q '^47,127,191 47,127,191 ▀'"
 
+echo "== save picture, new style, clear, open"
+key P; key C-u; $T send-keys -t e2e -l "$art/picture.png"; key Enter
+check "picture saved" wait_pane "Saved picture .*picture.png"
+check "saved picture is the test synthesizer's flat colours" python3 -c "
+import sys; sys.path.insert(0, '$here'); import painter_checks as p, zlib, struct
+d = open('$art/picture.png', 'rb').read(); assert d[:8] == b'\x89PNG\r\n\x1a\n'
+w, h = struct.unpack('>II', d[16:24]); assert (w, h) == (256, 256), (w, h)"
+key N; check "new random style shown on the status line" wait_pane "seed 2 ignored"
+key C; check "clear" wait_pane "Cleared"
+sleep 0.3; $T capture-pane -p -e -t e2e >"$art/screen-cleared.txt"
+check "cleared canvas is all sky" bash -c "[ \"\$(python3 '$checks' cell '$art/screen-cleared.txt' 30 10)\" = '135,206,235 135,206,235 ▀' ]"
+key O; key C-u; $T send-keys -t e2e -l "$art/painted.png"; key Enter
+check "open" wait_pane "Opened .*painted.png"
+sleep 0.3; $T capture-pane -p -e -t e2e >"$art/screen-opened.txt"
+check "opened map shows the water rectangle again" bash -c "[ \"\$(python3 '$checks' cell '$art/screen-opened.txt' 22 25)\" = '47,127,191 47,127,191 ▀' ]"
+
 echo "== help, resize, too small"
 key '?'; check "help overlay" wait_pane "Tools +B brush"
 key x; check "help closes" bash -c "! $T capture-pane -p -t e2e | grep -q 'Tools  *B brush'"

@@ -117,8 +117,9 @@ def cmd_labels(path):
 def parse_cells(text):
     """Rows of (fg, bg, char) from capture-pane -e output (SGR 0, 39, 49, 38;2, 48;2, 38;5, 48;5)."""
     rows = []
+    fg = bg = None      # tmux only writes changes, also across line ends: the state carries over
     for line_ in text.split("\n"):
-        fg = bg = None; cells = []; i = 0
+        cells = []; i = 0
         while i < len(line_):
             ch = line_[i]
             if ch == "\x1b" and i + 1 < len(line_) and line_[i + 1] == "[":
