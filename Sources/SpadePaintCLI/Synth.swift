@@ -52,7 +52,7 @@ struct Synth: ParsableCommand {
             let palette = try Palette.load(named: "landscape")
             writer = try DatasetWriter(count: count, seed: seed, width: w, height: h, threads: threads, palette: palette, style: try styleOverride())
         } catch {
-            throw ValidationError("synth: \(error)")
+            throw SynthFailure(message: "synth: \(error)")
         }
         let start = Date()
         let step = max(1, count / 20)
@@ -64,11 +64,17 @@ struct Synth: ParsableCommand {
             }
         } catch {
             FileHandle.standardError.write(Data("\n".utf8))
-            throw ValidationError("synth failed: \(error)")
+            throw SynthFailure(message: "synth failed: \(error)")
         }
         let seconds = Date().timeIntervalSince(start)
         FileHandle.standardError.write(Data("\n".utf8))
         print(String(format: "wrote %d pairs of %dx%d to %@ in %.1f s (%.1f pairs/s, %d threads)",
                      count, w, h, out, seconds, Double(count) / max(seconds, 1e-9), threads))
     }
+}
+
+/// A failure while writing (not a usage mistake): printed without the usage text.
+struct SynthFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

@@ -19,6 +19,18 @@ public struct DatasetWriter {
         self.threads = max(1, threads); self.style = style; self.palette = palette
     }
 
+    /// A plain reason a folder cannot be made: the nearest existing ancestor is a file, or not writable.
+    static func whyNotCreatable(_ dir: URL) -> String {
+        var ancestor = dir.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDir), ancestor.path != "/" {
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        if !isDir.boolValue { return "\(ancestor.path) is a file, not a folder" }
+        if !FileManager.default.isWritableFile(atPath: ancestor.path) { return "no permission to write in \(ancestor.path)" }
+        return "the file system refused"
+    }
+
     public static func fileName(_ index: Int) -> String { String(format: "%06d.png", index) }
 
     /// Renders and writes every pair; `progress` is called (from worker threads) with the number done.
@@ -27,7 +39,7 @@ public struct DatasetWriter {
         let images = directory.appendingPathComponent("images"), labels = directory.appendingPathComponent("labels")
         for dir in [directory, images, labels] {
             do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-                throw WorldError.cannotWrite(dir.path, "cannot create the folder (\(error.localizedDescription))")
+                throw WorldError.cannotWrite(dir.path, "cannot create the folder (\(DatasetWriter.whyNotCreatable(dir)))")
             }
         }
         var styles = [StyleInfo?](repeating: nil, count: count)
