@@ -61,6 +61,12 @@ final class TerminalSession {
 
     func start() throws {
         setlocale(LC_ALL, "")
+        // The screen is drawn with UTF-8 (half blocks, frames, dashes). Under a non-UTF-8 locale
+        // (often plain "C" in scripts, CI, or over SSH) ncursesw would print those bytes as
+        // escaped garbage and break the layout, so take C.UTF-8's character handling instead.
+        if String(cString: nl_langinfo(nl_item(CODESET))) != "UTF-8" {
+            setlocale(LC_CTYPE, "C.UTF-8")
+        }
         guard let s = newterm(nil, stdout, stdin) else {
             let term = ProcessInfo.processInfo.environment["TERM"] ?? "(unset)"
             throw PainterSetupError("ncurses cannot drive this terminal (TERM=\(term))")

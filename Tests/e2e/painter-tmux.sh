@@ -9,6 +9,7 @@
 # the painter, not a model.
 # Usage: Tests/e2e/painter-tmux.sh [SPADEPAINT_BINARY] [ARTIFACT_DIR]     needs: tmux python3
 set -uo pipefail
+export LC_ALL=C.UTF-8   # grep and tmux must see the UTF-8 screen as characters
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 bin=${1:-$repo/.build/release/spadepaint}
