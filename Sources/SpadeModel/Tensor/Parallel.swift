@@ -2,18 +2,18 @@ import Dispatch
 import Foundation
 import CBLAS
 
-/// Work splitting over the CPU cores. Element-wise and im2col-style loops run their chunks through
-/// `Parallel.forEach`; GEMMs are threaded by OpenBLAS itself, with the same thread count, and are
-/// never called from inside a `forEach` chunk, so the two kinds of threading never oversubscribe.
+/// Work splitting over the CPU cores: element-wise and im2col-style loops run their chunks through
+/// `Parallel.forEach`, and large GEMMs are split into column blocks the same way (see `sgemm`), with
+/// OpenBLAS kept single-threaded, so there is one kind of worker thread only.
 public enum Parallel {
     /// Worker count for kernels; defaults to the active core count. Set it (e.g. `--threads`) before work starts.
     public nonisolated(unsafe) static var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount) {
-        didSet { threads = max(1, threads); openblas_set_num_threads(Int32(threads)) }
+        didSet { threads = max(1, threads) }
     }
 
-    private static let blasConfigured: Void = { openblas_set_num_threads(Int32(threads)) }()
+    private static let blasConfigured: Void = { openblas_set_num_threads(1) }()
 
-    /// Runs before any GEMM: gives OpenBLAS the same thread count as the kernels.
+    /// Runs before any GEMM: keeps OpenBLAS single-threaded (`sgemm` splits large products itself).
     @inline(__always)
     static func configureBLAS() { _ = blasConfigured }
 
