@@ -22,9 +22,6 @@ struct Eval: ParsableCommand {
               spadepaint eval --data data/heldout --baseline mean-colour --json baseline.json
             """)
 
-    static let defaultCheckpoint = "Checkpoints/landscape.safetensors"
-    static let defaultSegmenter = "Checkpoints/landscape-seg.safetensors"
-
     enum Baseline: String, ExpressibleByArgument, CaseIterable {
         case meanColour = "mean-colour"
     }
@@ -33,9 +30,9 @@ struct Eval: ParsableCommand {
         case encoder, random
     }
 
-    @Option(help: "Generator checkpoint (default: \(Eval.defaultCheckpoint)).") var checkpoint: String?
+    @Option(help: "Generator checkpoint (default: \(DefaultModel.checkpointName)).") var checkpoint: String?
     @Option(help: "Paired dataset directory (images/ + labels/).") var data: String
-    @Option(help: "Segmenter checkpoint (default: \(Eval.defaultSegmenter)).") var segmenter: String?
+    @Option(help: "Segmenter checkpoint (default: \(DefaultModel.segmenterName)).") var segmenter: String?
     @Option(help: "Evaluate the first N pairs (default: all).") var count: Int?
     @Option(help: "Evaluate a baseline instead of a generator: mean-colour.") var baseline: Baseline?
     @Option(help: "Picture side for the baseline (the generator's own size is used otherwise).") var size = 256
@@ -48,7 +45,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threads = threads }
-        let segmenterPath = segmenter ?? Self.defaultSegmenter
+        let segmenterPath = segmenter ?? DefaultModel.segmenterPath() ?? DefaultModel.segmenterName
         guard FileManager.default.fileExists(atPath: segmenterPath) else {
             throw ValidationError(segmenter == nil
                 ? "no segmenter given and none at \(segmenterPath); pass --segmenter FILE or train one with `spadepaint train-seg`"
@@ -64,7 +61,7 @@ struct Eval: ParsableCommand {
         if baseline == .meanColour {
             method = .meanColourBaseline(size: size)
         } else {
-            let path = checkpoint ?? Self.defaultCheckpoint
+            let path = checkpoint ?? DefaultModel.checkpointPath() ?? DefaultModel.checkpointName
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ValidationError(checkpoint == nil
                     ? "no checkpoint given and no default model at \(path); pass --checkpoint FILE.safetensors (or --baseline mean-colour)"

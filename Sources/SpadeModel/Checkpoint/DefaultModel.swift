@@ -12,13 +12,23 @@ public enum DefaultModel {
     /// `spadepaint train --preset landscape`). A checkpoint's own stored configuration always wins over this.
     public static let config = SPADEConfig.landscape
 
-    /// Where the shipped checkpoint is: next to the executable's package (…/Checkpoints, found from the
-    /// executable's directory upwards) or in the current directory. Nil when it does not exist.
-    public static func checkpointPath() -> String? {
-        var candidates = [FileManager.default.currentDirectoryPath + "/" + checkpointName]
+    /// The segmenter `spadepaint eval` judges models with.
+    public static let segmenterName = "Checkpoints/landscape-seg.safetensors"
+
+    /// Where the shipped checkpoint is (see `shippedFile`). Nil when it does not exist.
+    public static func checkpointPath() -> String? { shippedFile(checkpointName) }
+
+    /// Where the shipped segmenter is (see `shippedFile`). Nil when it does not exist.
+    public static func segmenterPath() -> String? { shippedFile(segmenterName) }
+
+    /// A file shipped with spadepaint (`relativePath` inside the package): found in the current directory or
+    /// next to the executable's package (from the executable's directory upwards), so commands work from
+    /// anywhere, not only from the checkout's root.
+    public static func shippedFile(_ relativePath: String) -> String? {
+        var candidates = [FileManager.default.currentDirectoryPath + "/" + relativePath]
         var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 {
-            candidates.append(dir.appendingPathComponent(checkpointName).path)
+            candidates.append(dir.appendingPathComponent(relativePath).path)
             dir = dir.deletingLastPathComponent()
         }
         return candidates.first { FileManager.default.fileExists(atPath: $0) }
