@@ -28,7 +28,7 @@ struct BenchTrain: ParsableCommand {
         options.discriminatorWidth = ndf ?? (small ? 32 : 64)
         options.discriminatorLayers = nLayersD ?? (small ? 3 : 4)
         let (h, w) = config.outputSize
-        print("configuration \(preset): \(w)x\(h), ngf \(config.ngf), \(config.normG), hidden \(config.spadeHidden), VAE \(config.useVAE); D ndf \(options.discriminatorWidth), \(options.discriminatorLayers) layers; batch \(batchSize); threads \(Parallel.threads)")
+        print("configuration \(preset): \(w)x\(h), ngf \(config.ngf), \(config.normG), hidden \(config.spadeHidden), VAE \(config.useVAE); D ndf \(options.discriminatorWidth), \(options.discriminatorLayers) layers; batch \(batchSize); threads \(Parallel.threads); OpenBLAS kernels \(OpenBLASKernels.coreName)")
         let ours = try TrainBenchmark.run(config: config, options: options, batchSize: batchSize, iterations: max(1, iterations))
         print(String(format: "spadepaint: %.3f images/s (%.2f s per iteration)", ours.imagesPerSecond, ours.secondsPerIteration))
         guard !noTorch else { return }

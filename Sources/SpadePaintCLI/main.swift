@@ -13,4 +13,6 @@ struct SpadePaint: ParsableCommand {
     )
 }
 
+// Before anything else: a process that must restart to get fast GEMM kernels restarts now.
+OpenBLASKernels.relaunchWithBestKernelsIfNeeded()
 SpadePaint.main()

@@ -45,7 +45,7 @@ public enum ConvBenchmark {
     @discardableResult
     public static func run(print emit: (String) -> Void = { print($0) }) -> (Double, [Row]) {
         let peak = sgemmGflops()
-        emit(String(format: "threads: %d   cblas_sgemm 2048^3: %.1f GFLOP/s", Parallel.threads, peak))
+        emit(String(format: "threads: %d   cblas_sgemm 2048^3: %.1f GFLOP/s", Parallel.threads, peak) + "   OpenBLAS kernels: \(OpenBLASKernels.coreName)")
         emit("shape                        ms      GFLOP/s   of sgemm")
         var rows: [Row] = []
         for s in shapes {
