@@ -163,6 +163,26 @@ final class CriticStructureTests: XCTestCase {
         XCTAssertEqual(out.map { $0.map { $0.shape[1] } }, [[2, 4, 8, 16, 1], [2, 4, 8, 16, 1]])
     }
 
+    /// The G step's shortcut (fake half only, no weight gradients) gives the fake image the same gradient as
+    /// the full backward over cat(fake, real), and leaves D's parameter gradients alone.
+    func testFakeImageGradientMatchesTheFullJudgeBackward() {
+        var rng = RandomGenerator(seed: 5)
+        let netD = MultiscaleDiscriminator(DiscriminatorOptions(inputChannels: 5, ndf: 4, layers: 3), rng: &rng)
+        let semantics = rng.normalTensor([2, 2, 24, 20]), fake = rng.normalTensor([2, 3, 24, 20])
+        let real = rng.normalTensor([2, 3, 24, 20])
+        let judgement = netD.judge(semantics: semantics, fake: fake, real: real, training: true)
+        var grads = emptyGrads(like: judgement.fake)
+        for s in grads.indices { for k in grads[s].indices where k != 1 { grads[s][k] = rng.normalTensor(judgement.fake[s][k].shape) } }
+        let shortcut = netD.fakeImageGradient(fake: grads, fakeShape: fake.shape)
+        let untouched = netD.parameters.map { $0.grad }
+        let full = netD.judgeBackward(fake: grads, real: emptyGrads(like: judgement.real), fakeShape: fake.shape,
+                                      needFakeImageGrad: true)!
+        XCTAssertEqual(shortcut.shape, fake.shape)
+        XCTAssertEqual(untouched, netD.parameters.map { Tensor(shape: $0.value.shape) }, "the shortcut wrote D's gradients")
+        for i in 0..<full.count { XCTAssertEqual(shortcut.data[i], full.data[i], accuracy: 1e-5 * max(1, abs(full.data[i]))) }
+        XCTAssertGreaterThan(full.data.map(abs).max() ?? 0, 0)
+    }
+
     func testLinearDecaySchedule() {
         let s = LearningRateSchedule(baseRate: 0.0002, niter: 2, niterDecay: 4)
         let rates = (1...7).map { s.rate(epoch: $0) }

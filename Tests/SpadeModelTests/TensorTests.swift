@@ -20,9 +20,29 @@ final class ConvolutionTests: XCTestCase {
         return y
     }
 
+    /// (kernel, stride, padding): the SPADE shapes plus padding wider than the kernel and strides over 2.
+    static let geometries = [(1, 1, 0), (3, 1, 1), (3, 2, 1), (4, 2, 2), (4, 1, 2), (1, 2, 0), (3, 1, 4), (4, 3, 5), (5, 2, 0)]
+
+    /// Backward is the adjoint of forward in both arguments: <conv(x, w), r> = <x, gx> = <w, gw>.
+    func testConvBackwardIsTheAdjointOfForward() {
+        var rng = RandomGenerator(seed: 8)
+        for (k, stride, pad) in Self.geometries {
+            let x = rng.normalTensor([2, 5, 9, 7])
+            let w = rng.normalTensor([6, 5, k, k])
+            let y = Conv2d.forward(x, weight: w, bias: nil, stride: stride, padding: pad)
+            let r = rng.normalTensor(y.shape)
+            var gw = Tensor.zeros(like: w)
+            let gx = Conv2d.backward(x, weight: w, outputGrad: r, stride: stride, padding: pad, weightGrad: &gw)!
+            func dot(_ a: Tensor, _ b: Tensor) -> Double { zip(a.data, b.data).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+            let yr = dot(y, r)
+            XCTAssertEqual(dot(x, gx), yr, accuracy: 1e-3 * max(1, abs(yr)), "input grad, k\(k) s\(stride) p\(pad)")
+            XCTAssertEqual(dot(w, gw), yr, accuracy: 1e-3 * max(1, abs(yr)), "weight grad, k\(k) s\(stride) p\(pad)")
+        }
+    }
+
     func testConvMatchesNaiveLoop() {
         var rng = RandomGenerator(seed: 7)
-        for (k, stride, pad) in [(1, 1, 0), (3, 1, 1), (3, 2, 1), (4, 2, 2), (4, 1, 2), (1, 2, 0)] {
+        for (k, stride, pad) in Self.geometries {
             let x = rng.normalTensor([2, 5, 9, 7])
             let w = rng.normalTensor([6, 5, k, k])
             let b = rng.normalTensor([6])

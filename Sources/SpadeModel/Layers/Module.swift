@@ -160,6 +160,18 @@ public final class Conv2dLayer: Module {
                                weightGrad: &weight.grad, needInputGrad: needInputGrad)
     }
 
+    /// The input gradient alone, for samples `samples` of the last training forward's batch (`gy` holds
+    /// just those samples); no parameter gradients. For a caller that throws D's parameter gradients away.
+    public func inputGradient(_ gy: Tensor, samples: Range<Int>) -> Tensor {
+        guard let x = lastInput, let w = lastWeight else {
+            preconditionFailure("Conv2dLayer.inputGradient without a training forward")
+        }
+        precondition(samples.lowerBound >= 0 && samples.upperBound <= x.shape[0],
+                     "Conv2dLayer.inputGradient: samples \(samples) outside a batch of \(x.shape[0])")
+        return Conv2d.inputGradient(inputShape: [samples.count] + x.shape.dropFirst(), weight: w, outputGrad: gy,
+                                    stride: stride, padding: padding)
+    }
+
     /// Drops cached activations (e.g. after an eval-only use) to free memory.
     public func releaseCache() {
         lastInput = nil

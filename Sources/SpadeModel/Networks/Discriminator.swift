@@ -95,6 +95,27 @@ public final class NLayerDiscriminator: Module {
         return needInputGrad ? flowing : nil
     }
 
+    /// The input gradient alone for samples `samples` of the last training forward (each gradient holds just
+    /// those samples; nil = none), without parameter gradients. Instance norm and the convs act on every
+    /// sample separately, so the other samples, whose gradients are zero, need no work.
+    public func inputGradient(_ outputGrads: [Tensor?], samples: Range<Int>) -> Tensor? {
+        precondition(outputGrads.count == convs.count,
+                     "NLayerDiscriminator.inputGradient: \(outputGrads.count) gradients for \(convs.count) outputs")
+        precondition(activationInputs.count == last, "NLayerDiscriminator.inputGradient without a training forward")
+        var flowing: Tensor?
+        for k in stride(from: last, through: 0, by: -1) {
+            var g = outputGrads[k]
+            if let f = flowing { g = g.map { $0 + f } ?? f }
+            guard var grad = g else { flowing = nil; continue }
+            if k != last {
+                grad = Activation.leakyReluBackward(grad, input: activationInputs[k].batchSlice(samples))
+                if let cache = normCaches[k] { grad = InstanceNorm.backward(grad, cache: cache.batchSlice(samples)) }
+            }
+            flowing = convs[k].inputGradient(grad, samples: samples)
+        }
+        return flowing
+    }
+
     public func releaseCache() {
         activationInputs = []
         normCaches = []
@@ -154,6 +175,22 @@ public final class MultiscaleDiscriminator: Module {
         return needInputGrad ? flowing : nil
     }
 
+    /// The input gradient alone for samples `samples` of the last training forward, no parameter gradients
+    /// (see `NLayerDiscriminator.inputGradient`).
+    public func inputGradient(_ grads: [[Tensor?]], samples: Range<Int>) -> Tensor? {
+        precondition(grads.count == scales.count, "discriminator input gradient: \(grads.count) scales of gradients for \(scales.count)")
+        var flowing: Tensor?  // gradient with respect to scale i+1's input
+        for i in stride(from: scales.count - 1, through: 0, by: -1) {
+            var g = scales[i].inputGradient(grads[i], samples: samples)
+            if let f = flowing {
+                let pooled = Resample.avgPool3x3s2Backward(f, inputHeight: scaleInputSizes[i].h, inputWidth: scaleInputSizes[i].w)
+                g = g.map { $0 + pooled } ?? pooled
+            }
+            flowing = g
+        }
+        return flowing
+    }
+
     public func releaseCache() { for d in scales { d.releaseCache() } }
 }
 
@@ -192,8 +229,20 @@ extension MultiscaleDiscriminator {
         }
         guard let gInput = backward(combined, needInputGrad: needFakeImageGrad) else { return nil }
         let n = fakeShape[0]
-        let fakeHalf = gInput.splitBatch([n, n])[0]
+        return imageChannels(ofInputGradient: gInput.splitBatch([n, n])[0], fakeShape: fakeShape)
+    }
+
+    /// The gradient with respect to the fake image of the last `judge` (training mode), from gradients on
+    /// the fake features only, without D's parameter gradients: what the G step needs, at a quarter of the
+    /// work of `judgeBackward` (no real half, no weight gradients). The result equals `judgeBackward`'s.
+    public func fakeImageGradient(fake fakeGrads: [[Tensor?]], fakeShape: [Int]) -> Tensor {
+        guard let gInput = inputGradient(fakeGrads, samples: 0..<fakeShape[0]) else { return Tensor(shape: fakeShape) }
+        return imageChannels(ofInputGradient: gInput, fakeShape: fakeShape)
+    }
+
+    /// D's input is cat(semantics, image): the image's part of its gradient.
+    private func imageChannels(ofInputGradient g: Tensor, fakeShape: [Int]) -> Tensor {
         let imageChannels = fakeShape[1]
-        return fakeHalf.splitChannels([fakeHalf.shape[1] - imageChannels, imageChannels])[1]
+        return g.splitChannels([g.shape[1] - imageChannels, imageChannels])[1]
     }
 }

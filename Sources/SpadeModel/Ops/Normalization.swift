@@ -131,6 +131,12 @@ public enum InstanceNorm {
     public struct Cache {
         public var normalized: Tensor
         public var invStd: [Float]  // per (n, c)
+
+        /// The cache of samples `range` alone (instance norm treats every sample on its own).
+        public func batchSlice(_ range: Range<Int>) -> Cache {
+            let c = normalized.shape[1]
+            return Cache(normalized: normalized.batchSlice(range), invStd: Array(invStd[range.lowerBound * c..<range.upperBound * c]))
+        }
     }
 
     public static func forward(_ x: Tensor, eps: Float = 1e-5) -> (Tensor, Cache) {

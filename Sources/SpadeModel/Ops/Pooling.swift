@@ -62,6 +62,14 @@ extension Tensor {
         return Tensor(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + tail, data: data)
     }
 
+    /// Samples `range` of the batch (`x[range]` in PyTorch), as a new tensor.
+    public func batchSlice(_ range: Range<Int>) -> Tensor {
+        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+                     "batch slice: \(range) outside a batch of \(shape.first ?? 0)")
+        let per = count / max(shape[0], 1)
+        return Tensor(shape: [range.count] + shape.dropFirst(), data: Array(data[range.lowerBound * per..<range.upperBound * per]))
+    }
+
     /// The inverse of `concatBatch`: splits into parts of the given batch sizes.
     public func splitBatch(_ sizes: [Int]) -> [Tensor] {
         precondition(rank >= 1 && sizes.reduce(0, +) == shape[0], "split batch: \(sizes) does not add up to \(shape)")

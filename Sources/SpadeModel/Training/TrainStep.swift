@@ -166,9 +166,9 @@ public final class SPADETraining {
             losses.ganFeat = feat.value
             featureGrads = addGrads(featureGrads, feat.grads)
         }
-        // D's parameter gradients from this backward are discarded: the D step zeroes them first, as the reference.
-        var fakeGrad = discriminator.judgeBackward(fake: featureGrads, real: emptyGrads(like: judgement.real),
-                                                   fakeShape: fake.shape, needFakeImageGrad: true)!
+        // Only the fake image's gradient: D's parameter gradients would be discarded (the D step zeroes them
+        // first; the reference computes and drops them).
+        var fakeGrad = discriminator.fakeImageGradient(fake: featureGrads, fakeShape: fake.shape)
         discriminator.releaseCache()
         if let perceptual {
             let vgg = perceptual.compute(fake: fake, real: real)
