@@ -23,7 +23,7 @@ public enum Activation {
 
     @inline(__always)
     static func map(_ x: Tensor, _ f: @escaping (Float) -> Float) -> Tensor {
-        var y = Tensor(shape: x.shape)
+        var y = Tensor(uninitializedShape: x.shape)
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 Parallel.forRanges(x.count, minChunk: 1 << 16) { r in for i in r { yp[i] = f(xp[i]) } }
@@ -35,7 +35,7 @@ public enum Activation {
     @inline(__always)
     static func zip(_ a: Tensor, _ b: Tensor, _ op: String, _ f: @escaping (Float, Float) -> Float) -> Tensor {
         checkSameShape(op, a, b)
-        var y = Tensor(shape: a.shape)
+        var y = Tensor(uninitializedShape: a.shape)
         a.withPointer { ap in
             b.withPointer { bp in
                 y.withMutablePointer { yp in

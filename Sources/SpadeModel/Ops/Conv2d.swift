@@ -269,13 +269,13 @@ extension Tensor {
         let hw = h * w
         t.withPointer { tp in
             withMutablePointer { acc in
-                for s in 0..<n {
-                    for ch in 0..<c {
+                Parallel.forEach(c) { ch in  // each worker owns its channels' sums
+                    var sum: Float = 0
+                    for s in 0..<n {
                         let p = tp + (s * c + ch) * hw
-                        var sum: Float = 0
                         for i in 0..<hw { sum += p[i] }
-                        acc[ch] += sum
                     }
+                    acc[ch] += sum
                 }
             }
         }

@@ -48,7 +48,7 @@ extension Tensor {
         }
         let channels = parts.map { $0.shape[1] }
         let total = channels.reduce(0, +)
-        var y = Tensor(shape: [n, total, h, w])
+        var y = Tensor(uninitializedShape: [n, total, h, w])  // every channel is copied in
         let hw = h * w
         y.withMutablePointer { yp in
             var offset = 0

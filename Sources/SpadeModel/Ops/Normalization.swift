@@ -18,7 +18,7 @@ public enum BatchNorm {
                      "batch norm: running stats \(runningMean.shape)/\(runningVar.shape) for \(c) channels")
         let hw = h * w, count = n * hw
         precondition(count > 1, "batch norm: training needs more than one value per channel, got input \(x.shape)")
-        var xhat = Tensor(shape: x.shape)
+        var xhat = Tensor(uninitializedShape: x.shape)
         var invStd = [Float](repeating: 0, count: c)
         var means = [Double](repeating: 0, count: c), vars = [Double](repeating: 0, count: c)
         x.withPointer { xp in
@@ -63,7 +63,7 @@ public enum BatchNorm {
         let (n, c, h, w) = gy.nchw("batch norm backward")
         checkSameShape("batch norm backward", gy, cache.normalized)
         let hw = h * w, count = Float(n * hw)
-        var gx = Tensor(shape: gy.shape)
+        var gx = Tensor(uninitializedShape: gy.shape)
         var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)
         let gamma = weight?.data
         gy.withPointer { gp in
@@ -142,7 +142,7 @@ public enum InstanceNorm {
     public static func forward(_ x: Tensor, eps: Float = 1e-5) -> (Tensor, Cache) {
         let (n, c, h, w) = x.nchw("instance norm")
         let hw = h * w
-        var y = Tensor(shape: x.shape)
+        var y = Tensor(uninitializedShape: x.shape)
         var invStd = [Float](repeating: 0, count: n * c)
         x.withPointer { xp in
             y.withMutablePointer { yp in
@@ -169,7 +169,7 @@ public enum InstanceNorm {
         let (n, c, h, w) = gy.nchw("instance norm backward")
         checkSameShape("instance norm backward", gy, cache.normalized)
         let hw = h * w
-        var gx = Tensor(shape: gy.shape)
+        var gx = Tensor(uninitializedShape: gy.shape)
         gy.withPointer { gp in
             cache.normalized.withPointer { xp in
                 gx.withMutablePointer { op in
@@ -194,7 +194,7 @@ public enum ChannelAffine {
         if weight == nil && bias == nil { return x }
         let (n, c, h, w) = x.nchw("channel affine")
         let hw = h * w
-        var y = Tensor(shape: x.shape)
+        var y = Tensor(uninitializedShape: x.shape)
         let wd = weight?.data, bd = bias?.data
         x.withPointer { xp in
             y.withMutablePointer { yp in

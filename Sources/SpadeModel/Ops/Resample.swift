@@ -15,7 +15,7 @@ public enum Resample {
         let (n, c, h, w) = x.nchw("nearest resize")
         let rows = (0..<outH).map { nearestSourceIndex($0, inSize: h, outSize: outH) }
         let cols = (0..<outW).map { nearestSourceIndex($0, inSize: w, outSize: outW) }
-        var y = Tensor(shape: [n, c, outH, outW])
+        var y = Tensor(uninitializedShape: [n, c, outH, outW])
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 Parallel.forEach(n * c) { nc in
@@ -124,7 +124,7 @@ public enum Resample {
     public static func avgPool3x3s2(_ x: Tensor) -> Tensor {
         let (n, c, h, w) = x.nchw("avg pool")
         let oh = (h + 2 - 3) / 2 + 1, ow = (w + 2 - 3) / 2 + 1
-        var y = Tensor(shape: [n, c, oh, ow])
+        var y = Tensor(uninitializedShape: [n, c, oh, ow])
         x.withPointer { xp in
             y.withMutablePointer { yp in
                 Parallel.forEach(n * c) { nc in
