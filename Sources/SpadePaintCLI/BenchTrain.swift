@@ -16,6 +16,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Discriminator width (default 32 for landscape, else 64).") var ndf: Int?
     @Option(name: .customLong("n-layers-d")) var nLayersD: Int?
     @Option(help: "Worker threads (default: all cores); PyTorch gets the same.") var threads: Int?
+    @Option(help: "Rounds, alternating spadepaint and PyTorch; the best round of each is compared.") var rounds = 3
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
     @Option(help: "The PyTorch script.") var torchScript = "Tests/fixtures/bench_torch_train.py"
 
@@ -29,13 +30,37 @@ struct BenchTrain: ParsableCommand {
         options.discriminatorLayers = nLayersD ?? (small ? 3 : 4)
         let (h, w) = config.outputSize
         print("configuration \(preset): \(w)x\(h), ngf \(config.ngf), \(config.normG), hidden \(config.spadeHidden), VAE \(config.useVAE); D ndf \(options.discriminatorWidth), \(options.discriminatorLayers) layers; batch \(batchSize); threads \(Parallel.threads); OpenBLAS kernels \(OpenBLASKernels.coreName)")
-        let ours = try TrainBenchmark.run(config: config, options: options, batchSize: batchSize, iterations: max(1, iterations))
-        print(String(format: "spadepaint: %.3f images/s (%.2f s per iteration)", ours.imagesPerSecond, ours.secondsPerIteration))
-        guard !noTorch else { return }
-        guard FileManager.default.fileExists(atPath: torchScript) else {
+        // Rounds alternate spadepaint and PyTorch so that a changing load on a shared machine hits both alike;
+        // the summary compares each side's best round.
+        var ours: [TrainBenchmark.Result] = []
+        var theirs: [Double] = []
+        var torchUsable = !noTorch
+        if torchUsable && !FileManager.default.fileExists(atPath: torchScript) {
             print("PyTorch: \(torchScript) not found (run from the repository root or pass --torch-script)")
-            return
+            torchUsable = false
         }
+        for round in 1...max(1, rounds) {
+            let result = try TrainBenchmark.run(config: config, options: options, batchSize: batchSize, iterations: max(1, iterations))
+            ours.append(result)
+            print(String(format: "round %d  spadepaint: %.3f images/s (%.2f s per iteration)", round, result.imagesPerSecond, result.secondsPerIteration))
+            guard torchUsable else { continue }
+            if let torch = try torchImagesPerSecond(config: config, options: options) {
+                theirs.append(torch)
+                print(String(format: "round %d  PyTorch:    %.3f images/s (%.2f s per iteration)", round, torch, Double(batchSize) / torch))
+            } else {
+                print("PyTorch: not available or failed; skipped")
+                torchUsable = false
+            }
+        }
+        let bestOurs = ours.map(\.imagesPerSecond).max()!
+        print(String(format: "best       spadepaint: %.3f images/s (%.2f s per iteration)", bestOurs, Double(batchSize) / bestOurs))
+        guard let bestTheirs = theirs.max() else { return }
+        print(String(format: "best       PyTorch:    %.3f images/s (%.2f s per iteration)", bestTheirs, Double(batchSize) / bestTheirs))
+        print(String(format: "ratio:      %.2fx PyTorch's images/s (best rounds)", bestOurs / bestTheirs))
+    }
+
+    /// Runs the PyTorch script once; its images/s, or nil when PyTorch is missing or fails.
+    private func torchImagesPerSecond(config: SPADEConfig, options: TrainingOptions) throws -> Double? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", torchScript, "--config", config.jsonString(), "--ndf", "\(options.discriminatorWidth)",
@@ -49,12 +74,7 @@ struct BenchTrain: ParsableCommand {
         process.waitUntilExit()
         guard process.terminationStatus == 0,
               let line = String(data: output, encoding: .utf8)?.split(separator: "\n").last,
-              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
-              let theirs = json["images_per_second"] else {
-            print("PyTorch: not available or failed (exit \(process.terminationStatus)); skipped")
-            return
-        }
-        print(String(format: "PyTorch:    %.3f images/s (%.2f s per iteration)", theirs, json["seconds_per_iteration"] ?? 0))
-        print(String(format: "ratio:      %.2fx PyTorch's images/s", ours.imagesPerSecond / theirs))
+              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double] else { return nil }
+        return json["images_per_second"]
     }
 }
