@@ -126,6 +126,29 @@ final class InferenceEngineTests: XCTestCase {
         try checkIncrementalEdits(Self.smallConfig(crop: 128, aspect: 2, mode: .more))
     }
 
+    /// The whole engine through the Winograd path (thresholds lowered so the small test models' convs take
+    /// it), also in many small bands: full frames and incremental edits still equal the generator.
+    func testWinogradPathMatchesGenerator() throws {
+        let saved = (WinogradConv.minimumChannels, WinogradConv.minimumArea, EngineScratch.bandBudget,
+                     WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles)
+        defer {
+            (WinogradConv.minimumChannels, WinogradConv.minimumArea, EngineScratch.bandBudget,
+             WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles) = saved
+        }
+        WinogradConv.minimumChannels = 1
+        WinogradConv.minimumArea = 1
+        try checkFullFrame(Self.smallConfig(vae: true))
+        try checkIncrementalEdits(Self.smallConfig(vae: true))
+        EngineScratch.bandBudget = 2000
+        try checkFullFrame(Self.smallConfig())
+        try checkIncrementalEdits(Self.smallConfig(crop: 128, aspect: 2, mode: .more))
+        // Tile-local chunks of one tile row wherever a rectangle has enough of them.
+        (WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles) = (1, 1)
+        try checkIncrementalEdits(Self.smallConfig(vae: true))
+        EngineScratch.bandBudget = saved.2
+        try checkFullFrame(Self.smallConfig(crop: 128, aspect: 2, mode: .more))
+    }
+
     /// A one-pixel edit at an odd position reaches only the finest level: a small part of the output is
     /// recomputed. At a multiple of 32 (read by the 2² latent `fc`) everything is.
     func testSmallEditsRecomputeLittle() throws {

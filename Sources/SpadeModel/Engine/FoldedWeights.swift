@@ -11,6 +11,8 @@ struct FoldedConv {
     let kernel: Int
     let weight: [Float]
     let bias: [Float]?
+    /// 3×3 convs: the Winograd-domain weights, transformed on first use by `WinogradConv`.
+    let winograd: WinogradWeights?
 
     var padding: Int { kernel / 2 }
     var columnRows: Int { inChannels * kernel * kernel }
@@ -29,6 +31,7 @@ struct FoldedConv {
         kernel = w.shape[2]
         weight = w.data
         self.bias = bias
+        winograd = kernel == 3 ? WinogradWeights(weight: w.data, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
     /// The two convs' outputs stacked along channels (first `a`'s, then `b`'s): one GEMM instead of two.

@@ -2,14 +2,17 @@
 final class EngineScratch {
     private(set) var columns: [Float] = []
     private(set) var product: [Float] = []
+    /// The Winograd path's GEMM outputs (its inputs go to `columns`, its output tiles to `product`).
+    private(set) var transformed: [Float] = []
 
     /// Floats per buffer: bounds the im2col band (and the GEMM output band) to 48 MB each; few, wide bands
     /// keep the number of thread hand-offs per frame low. Tests shrink it to exercise many bands.
     nonisolated(unsafe) static var bandBudget = 12 << 20
 
-    func reserve(columns c: Int, product p: Int) {
+    func reserve(columns c: Int, product p: Int, transformed t: Int = 0) {
         if columns.count < c { columns = [Float](repeating: 0, count: c) }
         if product.count < p { product = [Float](repeating: 0, count: p) }
+        if transformed.count < t { transformed = [Float](repeating: 0, count: t) }
     }
 
     func withBuffers<R>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> R) -> R {
@@ -17,20 +20,30 @@ final class EngineScratch {
             product.withUnsafeMutableBufferPointer { pb in body(cb.baseAddress!, pb.baseAddress!) }
         }
     }
+
+    /// (columns, product, transformed).
+    func withWinogradBuffers<R>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> R) -> R {
+        withBuffers { c, p in transformed.withUnsafeMutableBufferPointer { tb in body(c, p, tb.baseAddress!) } }
+    }
 }
 
 /// A stride-1 same-padded convolution evaluated only on the output pixels of a rectangle: im2col over
 /// the input window that rectangle needs (zero padding at the map's border), one GEMM per band of rows,
 /// and an epilogue that receives each band's raw products (bias not yet added) to fuse the pointwise
-/// work that follows the conv (bias, modulation, activation, residual add) into the store.
+/// work that follows the conv (bias, modulation, activation, residual add) into the store. Wide 3×3
+/// convs over enough pixels go through `WinogradConv` instead (same epilogue contract).
 enum RectConv {
     /// `epilogue(band, values)`: values[o · band.area + (y − band.y0) · band.width + (x − band.x0)] is the
     /// conv without bias at output channel o, pixel (y, x) ∈ band.
-    /// Returns the multiply-adds done (for throughput figures).
+    /// Returns the multiply-adds of the direct conv (for throughput figures; the Winograd path does fewer).
     @discardableResult
     static func run(_ conv: FoldedConv, input: UnsafePointer<Float>, height h: Int, width w: Int, rect: PixelRect,
                     scratch: EngineScratch, epilogue: (PixelRect, UnsafePointer<Float>) -> Void) -> Int {
         if rect.isEmpty { return 0 }
+        if WinogradConv.applies(to: conv, rect: rect) {
+            WinogradConv.run(conv, input: input, height: h, width: w, rect: rect, scratch: scratch, epilogue: epilogue)
+            return conv.outChannels * conv.columnRows * rect.area
+        }
         let rw = rect.width, k = conv.kernel, p = conv.padding
         let cin = conv.inChannels, rowsK = conv.columnRows, o = conv.outChannels
         let perRow = max(rowsK, o) * rw

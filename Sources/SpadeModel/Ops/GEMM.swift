@@ -7,14 +7,15 @@ import Dispatch
 /// `Parallel.threads` Dispatch workers. One threading system instead of two: with OpenBLAS's own
 /// threads next to Dispatch's, a busy machine made both wait on each other (measured: a training
 /// iteration took 6.3 s with two threads and 3.2 s with one). Each element of C is still computed by
-/// one sgemm over the whole k range, so results do not depend on the split.
+/// one sgemm over the whole k range, so results do not depend on the split. `splitColumns: false` is for
+/// callers that already run several products side by side on the workers.
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
            b: UnsafePointer<Float>, ldb: Int,
-           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, splitColumns: Bool = true) {
     Parallel.configureBLAS()
     let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
-    let parts = min(Parallel.threads, n / minimumColumnsPerPart)
+    let parts = splitColumns ? min(Parallel.threads, n / minimumColumnsPerPart) : 1
     guard parts > 1, m * n * k >= minimumWorkToSplit else {
         cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
