@@ -130,10 +130,10 @@ final class InferenceEngineTests: XCTestCase {
     /// it), also in many small bands: full frames and incremental edits still equal the generator.
     func testWinogradPathMatchesGenerator() throws {
         let saved = (WinogradConv.minimumChannels, WinogradConv.minimumArea, EngineScratch.bandBudget,
-                     WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles)
+                     WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles, WinogradConv.minimumLargeTiles)
         defer {
             (WinogradConv.minimumChannels, WinogradConv.minimumArea, EngineScratch.bandBudget,
-             WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles) = saved
+             WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles, WinogradConv.minimumLargeTiles) = saved
         }
         WinogradConv.minimumChannels = 1
         WinogradConv.minimumArea = 1
@@ -147,6 +147,12 @@ final class InferenceEngineTests: XCTestCase {
         try checkIncrementalEdits(Self.smallConfig(vae: true))
         EngineScratch.bandBudget = saved.2
         try checkFullFrame(Self.smallConfig(crop: 128, aspect: 2, mode: .more))
+        // F(4×4, 3×3) everywhere, channel-wide and tile-local.
+        WinogradConv.minimumLargeTiles = 0
+        try checkIncrementalEdits(Self.smallConfig(vae: true))
+        (WinogradConv.chunkFloats, WinogradConv.minimumChunkTiles) = (saved.3, saved.4)
+        try checkFullFrame(Self.smallConfig(vae: true))
+        try checkIncrementalEdits(Self.smallConfig(crop: 128, aspect: 2, mode: .more))
     }
 
     /// A one-pixel edit at an odd position reaches only the finest level: a small part of the output is

@@ -1,20 +1,40 @@
-/// Winograd F(2×2, 3×3) for the engine's wide 3×3 convs (the SPADE ResBlocks' conv_0/conv_1, γ‖β):
-/// each 2×2 output tile costs 16 multiply-adds per input channel instead of 36, so the trunk's GEMM work
-/// drops 2.25×. Per band of output rows: every 4×4 input tile goes to the Winograd domain (V = Bᵀ d B),
-/// 16 independent GEMMs M[ξ] = U[ξ]·V[ξ] (U = G g Gᵀ, the weights transformed once), and each 2×2 output
-/// tile comes back as Aᵀ M A, written in `RectConv`'s epilogue layout. Stride 1, padding 1 only.
+/// Winograd convolution for the engine's wide 3×3 convs (the SPADE ResBlocks' conv_0/conv_1, γ‖β), in two
+/// tile sizes: F(2×2, 3×3) costs 16 multiply-adds per 2×2 output tile and input channel instead of 36
+/// (2.25× fewer), F(4×4, 3×3) 36 per 4×4 tile instead of 144 (4× fewer). Per band of output rows: every
+/// input tile goes to the Winograd domain (V = Bᵀ d B), one independent GEMM per tile point,
+/// M[ξ] = U[ξ]·V[ξ] (U = G g Gᵀ, the weights transformed once), and each output tile comes back as Aᵀ M A,
+/// written in `RectConv`'s epilogue layout. Stride 1, padding 1 only.
 ///
-/// The transforms only add, subtract and halve (points 0, ±1), so results stay within float rounding of
-/// the direct conv (the engine's 1e-4 parity tolerances hold).
+/// F(2, 3)'s transforms only add, subtract and halve (points 0, ±1); F(4, 3)'s (points 0, ±1, ±2) scale by
+/// up to 8 and lose a few more bits, still well within the engine's 1e-4 parity tolerances. F(4, 3) needs
+/// 36/16 as many weights per conv, which only pays where a band has many tiles (the fine levels); the
+/// coarse levels, whose GEMMs mostly stream weights, keep F(2, 3).
 enum WinogradConv {
-    /// Below this many input or output channels the 16 small GEMMs run too far from the BLAS peak for
+    /// Below this many input or output channels the small GEMMs run too far from the BLAS peak for
     /// the saved multiply-adds to pay; tests lower it to run the whole engine through this path.
     nonisolated(unsafe) static var minimumChannels = 64
     /// Output pixels below which a rectangle stays on im2col (too few tiles for 16 GEMMs to be worth it).
     nonisolated(unsafe) static var minimumArea = 16
 
+    /// F(4, 3) tiles a rectangle needs before it takes the larger tiles (measured: 16² maps of 1024 channels
+    /// are faster with F(2, 3), 30² and larger with F(4, 3)).
+    nonisolated(unsafe) static var minimumLargeTiles = 40
+
     static func applies(to conv: FoldedConv, rect: PixelRect) -> Bool {
         conv.winograd != nil && min(conv.inChannels, conv.outChannels) >= minimumChannels && rect.area >= minimumArea
+    }
+
+    /// Output tile size: F(2×2, 3×3) or F(4×4, 3×3).
+    enum Tile {
+        case two, four
+        /// Output pixels per tile side.
+        var size: Int { self == .two ? 2 : 4 }
+        /// Points of the Winograd domain (GEMMs per band): (size + 2)².
+        var points: Int { self == .two ? 16 : 36 }
+    }
+
+    static func tile(for rect: PixelRect) -> Tile {
+        (rect.width / 4) * (rect.height / 4) >= minimumLargeTiles ? .four : .two
     }
 
     /// Floats of V and M one worker keeps in its own cache (2 MB L2 per core here) in the tile-local mode.
@@ -23,47 +43,48 @@ enum WinogradConv {
     nonisolated(unsafe) static var minimumChunkTiles = 64
 
     /// Same contract as `RectConv.run` (epilogue values[o · band.area + (y − band.y0) · band.width + (x − band.x0)],
-    /// no bias); band heights are even except possibly the last.
+    /// no bias); band heights are multiples of the tile size except possibly the last.
     ///
     /// Two ways to share the work between the cores:
     /// - *channel-wide* (few tiles, many channels: the coarse levels): the input transform split over channels,
-    ///   the 16 GEMMs over the workers, the output transform over channels; U is packed once per band.
+    ///   the GEMMs (one per tile point) over the workers, the output transform over channels; U is packed once per band.
     /// - *tile-local* (many tiles, few channels: the fine levels, where V and M of a whole band are tens of MB and
     ///   the channel-wide mode waits on memory): each worker takes chunks of tile rows small enough for its own
-    ///   cache and runs transform → 16 GEMMs → inverse transform on them alone.
+    ///   cache and runs transform → GEMMs → inverse transform on them alone.
     static func run(_ conv: FoldedConv, input: UnsafePointer<Float>, height h: Int, width w: Int, rect: PixelRect,
                     scratch: EngineScratch, epilogue: (PixelRect, UnsafePointer<Float>) -> Void) {
         guard let weights = conv.winograd else { preconditionFailure("WinogradConv: not a 3×3 conv") }
         if rect.isEmpty { return }
+        let tile = tile(for: rect), ts = tile.size, points = tile.points
         let cin = conv.inChannels, cout = conv.outChannels, rw = rect.width
-        let tilesX = (rw + 1) / 2, allTileRows = (rect.height + 1) / 2
-        let chunkRows = max(1, chunkFloats / (16 * (cin + cout) * tilesX))
+        let tilesX = (rw + ts - 1) / ts, allTileRows = (rect.height + ts - 1) / ts
+        let chunkRows = max(1, chunkFloats / (points * (cin + cout) * tilesX))
         let workers = Parallel.threads
         if chunkRows * tilesX >= minimumChunkTiles && allTileRows >= 2 * workers * chunkRows {
-            runTileLocal(weights, cin: cin, cout: cout, input: input, height: h, width: w, rect: rect, chunkRows: chunkRows,
-                         workers: workers, scratch: scratch, epilogue: epilogue)
+            runTileLocal(weights, tile: tile, cin: cin, cout: cout, input: input, height: h, width: w, rect: rect,
+                         chunkRows: chunkRows, workers: workers, scratch: scratch, epilogue: epilogue)
             return
         }
-        let bandTileRows = max(1, min(allTileRows, EngineScratch.bandBudget / (16 * max(cin, cout) * tilesX)))
+        let bandTileRows = max(1, min(allTileRows, EngineScratch.bandBudget / (points * max(cin, cout) * tilesX)))
         let maxStride = tileStride(bandTileRows * tilesX)
-        scratch.reserve(columns: 16 * cin * maxStride, product: cout * 2 * bandTileRows * rw,
-                        transformed: 16 * cout * maxStride)
-        weights.transformed.withUnsafeBufferPointer { ub in
+        scratch.reserve(columns: points * cin * maxStride, product: cout * ts * bandTileRows * rw,
+                        transformed: points * cout * maxStride)
+        weights.transformed(tile).withUnsafeBufferPointer { ub in
             scratch.withWinogradBuffers { v, out, m in
                 let u = ub.baseAddress!
                 var y = rect.y0
                 while y < rect.y1 {
-                    let rows = min(2 * bandTileRows, rect.y1 - y)
+                    let rows = min(ts * bandTileRows, rect.y1 - y)
                     let band = PixelRect(y0: y, y1: y + rows, x0: rect.x0, x1: rect.x1)
-                    let tiles = (rows + 1) / 2 * tilesX, ld = tileStride(tiles)
-                    inputTransform(input, channels: cin, height: h, width: w, band: band, tilesX: tilesX, ld: ld, v: v)
-                    // The 16 products are independent: one per task, each a single-threaded GEMM, which keeps
+                    let tiles = (rows + ts - 1) / ts * tilesX, ld = tileStride(tiles)
+                    inputTransform(tile, input, channels: cin, height: h, width: w, band: band, tilesX: tilesX, ld: ld, v: v)
+                    // The products are independent: one per task, each a single-threaded GEMM, which keeps
                     // both cores busy even when a small rectangle has few tiles.
-                    Parallel.forEach(16) { xi in
+                    Parallel.forEach(points) { xi in
                         sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * ld, ldb: ld,
                               c: m + xi * cout * ld, ldc: ld, splitColumns: false)
                     }
-                    outputTransform(m, channels: cout, band: band, tilesX: tilesX, ld: ld, out: out, planeStride: band.area)
+                    outputTransform(tile, m, channels: cout, band: band, tilesX: tilesX, ld: ld, out: out, planeStride: band.area)
                     epilogue(band, out)
                     y += rows
                 }
@@ -73,39 +94,41 @@ enum WinogradConv {
 
     /// The tile-local mode: bands as large as the band budget allows for the output, cut into chunks of
     /// `chunkRows` tile rows dealt round-robin to the workers, each with its own V and M.
-    static func runTileLocal(_ weights: WinogradWeights, cin: Int, cout: Int, input: UnsafePointer<Float>, height h: Int,
-                             width w: Int, rect: PixelRect, chunkRows: Int, workers: Int, scratch: EngineScratch,
-                             epilogue: (PixelRect, UnsafePointer<Float>) -> Void) {
-        let rw = rect.width, tilesX = (rw + 1) / 2, allTileRows = (rect.height + 1) / 2
+    static func runTileLocal(_ weights: WinogradWeights, tile: Tile, cin: Int, cout: Int, input: UnsafePointer<Float>,
+                             height h: Int, width w: Int, rect: PixelRect, chunkRows: Int, workers: Int,
+                             scratch: EngineScratch, epilogue: (PixelRect, UnsafePointer<Float>) -> Void) {
+        let ts = tile.size, points = tile.points
+        let rw = rect.width, tilesX = (rw + ts - 1) / ts, allTileRows = (rect.height + ts - 1) / ts
         let ld = tileStride(chunkRows * tilesX)
-        let perBand = EngineScratch.bandBudget / (2 * cout * rw) / chunkRows * chunkRows
+        let perBand = EngineScratch.bandBudget / (ts * cout * rw) / chunkRows * chunkRows
         let bandTileRows = max(chunkRows, min(allTileRows, perBand))
-        scratch.reserve(columns: workers * 16 * cin * ld, product: cout * 2 * bandTileRows * rw,
-                        transformed: workers * 16 * cout * ld)
-        weights.transformed.withUnsafeBufferPointer { ub in
+        scratch.reserve(columns: workers * points * cin * ld, product: cout * ts * bandTileRows * rw,
+                        transformed: workers * points * cout * ld)
+        weights.transformed(tile).withUnsafeBufferPointer { ub in
             scratch.withWinogradBuffers { vAll, out, mAll in
                 let u = ub.baseAddress!
                 var y = rect.y0
                 while y < rect.y1 {
-                    let rows = min(2 * bandTileRows, rect.y1 - y)
+                    let rows = min(ts * bandTileRows, rect.y1 - y)
                     let band = PixelRect(y0: y, y1: y + rows, x0: rect.x0, x1: rect.x1)
-                    let chunks = ((rows + 1) / 2 + chunkRows - 1) / chunkRows
-                    Parallel.forEach(min(workers, chunks)) { t in
-                        let v = vAll + t * 16 * cin * ld, m = mAll + t * 16 * cout * ld
+                    let chunks = ((rows + ts - 1) / ts + chunkRows - 1) / chunkRows
+                    let active = min(workers, chunks)
+                    Parallel.forEach(active) { t in
+                        let v = vAll + t * points * cin * ld, m = mAll + t * points * cout * ld
                         var k = t
                         while k < chunks {
-                            let cy0 = y + 2 * k * chunkRows
-                            let chunk = PixelRect(y0: cy0, y1: min(band.y1, cy0 + 2 * chunkRows), x0: rect.x0, x1: rect.x1)
-                            let tiles = (chunk.height + 1) / 2 * tilesX
-                            inputTransform(input, channels: cin, height: h, width: w, band: chunk, tilesX: tilesX, ld: ld, v: v,
-                                           serial: true)
-                            for xi in 0..<16 {
+                            let cy0 = y + ts * k * chunkRows
+                            let chunk = PixelRect(y0: cy0, y1: min(band.y1, cy0 + ts * chunkRows), x0: rect.x0, x1: rect.x1)
+                            let tiles = (chunk.height + ts - 1) / ts * tilesX
+                            inputTransform(tile, input, channels: cin, height: h, width: w, band: chunk, tilesX: tilesX, ld: ld,
+                                           v: v, serial: true)
+                            for xi in 0..<points {
                                 sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * ld, ldb: ld,
                                       c: m + xi * cout * ld, ldc: ld, splitColumns: false)
                             }
-                            outputTransform(m, channels: cout, band: chunk, tilesX: tilesX, ld: ld, out: out + (cy0 - y) * rw,
+                            outputTransform(tile, m, channels: cout, band: chunk, tilesX: tilesX, ld: ld, out: out + (cy0 - y) * rw,
                                             planeStride: band.area, serial: true)
-                            k += min(workers, chunks)
+                            k += active
                         }
                     }
                     epilogue(band, out)
@@ -115,12 +138,36 @@ enum WinogradConv {
         }
     }
 
+    static func inputTransform(_ tile: Tile, _ x: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int,
+                               band: PixelRect, tilesX: Int, ld: Int, v: UnsafeMutablePointer<Float>, serial: Bool = false) {
+        let transform = { (channels: Range<Int>) in
+            switch tile {
+            case .two: inputTransform2(x, channels: channels, cin: cin, height: h, width: w, band: band, tilesX: tilesX, ld: ld, v: v)
+            case .four: inputTransform4(x, channels: channels, cin: cin, height: h, width: w, band: band, tilesX: tilesX, ld: ld, v: v)
+            }
+        }
+        if serial { transform(0..<cin) } else { Parallel.forRanges(cin, transform) }
+    }
+
+    static func outputTransform(_ tile: Tile, _ m: UnsafePointer<Float>, channels cout: Int, band: PixelRect, tilesX: Int,
+                                ld: Int, out: UnsafeMutablePointer<Float>, planeStride: Int, serial: Bool = false) {
+        let transform = { (range: Range<Int>) in
+            switch tile {
+            case .two: outputTransform2(m, channels: range, cout: cout, band: band, tilesX: tilesX, ld: ld, out: out,
+                                        planeStride: planeStride)
+            case .four: outputTransform4(m, channels: range, cout: cout, band: band, tilesX: tilesX, ld: ld, out: out,
+                                         planeStride: planeStride)
+            }
+        }
+        if serial { transform(0..<cout) } else { Parallel.forRanges(cout, transform) }
+    }
+
     /// Row length of a V or M matrix: the tile count plus room for the last 8-wide vector's overhang,
     /// rounded to a cache line.
     static func tileStride(_ tiles: Int) -> Int { (tiles + 7 + 15) / 16 * 16 }
 
     /// U[ξ][o][c] = (G g Gᵀ)[ξ] for the 3×3 kernel g = weight[o, c], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
-    static func transformWeights(_ weight: [Float], outChannels cout: Int, inChannels cin: Int) -> [Float] {
+    static func transformWeights2(_ weight: [Float], outChannels cout: Int, inChannels cin: Int) -> [Float] {
         var u = [Float](repeating: 0, count: 16 * cout * cin)
         weight.withUnsafeBufferPointer { wb in
             u.withUnsafeMutableBufferPointer { ub in
@@ -158,123 +205,117 @@ enum WinogradConv {
     /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of tile t (row-major over the band's tiles) of channel c,
     /// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]; zeros outside the map. Tiles may hang over the band's
     /// right and bottom edges: they read real input (or zeros) and their extra outputs are dropped later.
-    static func inputTransform(_ x: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int, band: PixelRect,
-                               tilesX: Int, ld: Int, v: UnsafeMutablePointer<Float>, serial: Bool = false) {
+    static func inputTransform2(_ x: UnsafePointer<Float>, channels: Range<Int>, cin: Int, height h: Int, width w: Int,
+                                band: PixelRect, tilesX: Int, ld: Int, v: UnsafeMutablePointer<Float>) {
         let tilesY = (band.height + 1) / 2, plane = h * w
         let chunks = (tilesX + 7) / 8, hLen = 8 * chunks
         // A zero-padded copy of one input row from x0 − 1, long enough for the last chunk's 16-wide loads.
         let padLen = 2 * hLen + 16
         let vStep = cin * ld
-        let transform = { (channels: Range<Int>) in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: padLen + 16 * hLen) { tmp in
-                let padded = tmp.baseAddress!
-                // The horizontal pass (d·B) of the last four input rows, each [4][hLen]: adjacent tile rows
-                // share two input rows, so each row is transformed once.
-                let ring = padded + padLen
-                for c in channels {
-                    let src = x + c * plane
-                    /// Input row band.y0 − 1 + k into ring slot k mod 4.
-                    func horizontal(_ k: Int) {
-                        let dst = ring + (k & 3) * 4 * hLen, iy = band.y0 - 1 + k
-                        if iy < 0 || iy >= h {
-                            dst.update(repeating: 0, count: 4 * hLen)
-                            return
-                        }
-                        // padded[i] = x[iy, x0 − 1 + i], inside the map for i in lo..<hi.
-                        let lo = min(padLen, max(0, 1 - band.x0)), hi = max(lo, min(padLen, w - band.x0 + 1))
-                        padded.update(repeating: 0, count: lo)
-                        (padded + lo).update(from: src + iy * w + band.x0 - 1 + lo, count: hi - lo)
-                        (padded + hi).update(repeating: 0, count: padLen - hi)
-                        for k in 0..<chunks {
-                            // Even and odd columns: each tile's four columns d0…d3 at tx and tx + 1.
-                            let a = load16(padded + 16 * k), b = load16(padded + 16 * k + 2)
-                            let d0 = a.evenHalf, d1 = a.oddHalf, d2 = b.evenHalf, d3 = b.oddHalf
-                            store8(d0 - d2, dst + 8 * k)
-                            store8(d1 + d2, dst + hLen + 8 * k)
-                            store8(d2 - d1, dst + 2 * hLen + 8 * k)
-                            store8(d1 - d3, dst + 3 * hLen + 8 * k)
-                        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: padLen + 16 * hLen) { tmp in
+            let padded = tmp.baseAddress!
+            // The horizontal pass (d·B) of the last four input rows, each [4][hLen]: adjacent tile rows
+            // share two input rows, so each row is transformed once.
+            let ring = padded + padLen
+            for c in channels {
+                let src = x + c * plane
+                /// Input row band.y0 − 1 + k into ring slot k mod 4.
+                func horizontal(_ k: Int) {
+                    let dst = ring + (k & 3) * 4 * hLen, iy = band.y0 - 1 + k
+                    if iy < 0 || iy >= h {
+                        dst.update(repeating: 0, count: 4 * hLen)
+                        return
                     }
-                    horizontal(0)
-                    horizontal(1)
-                    for ty in 0..<tilesY {
-                        horizontal(2 * ty + 2)
-                        horizontal(2 * ty + 3)
-                        let r0 = ring + ((2 * ty) & 3) * 4 * hLen, r1 = ring + ((2 * ty + 1) & 3) * 4 * hLen
-                        let r2 = ring + ((2 * ty + 2) & 3) * 4 * hLen, r3 = ring + ((2 * ty + 3) & 3) * 4 * hLen
-                        let dst = v + c * ld + ty * tilesX
-                        // The vertical pass (Bᵀ·); the last chunk's overhang lands in the next tile row (rewritten
-                        // right after) or in the row's padding (see `tileStride`).
-                        for k in 0..<chunks {
-                            let p = dst + 8 * k
-                            for b in 0..<4 {
-                                let o = b * hLen + 8 * k
-                                let h0 = load8(r0 + o), h1 = load8(r1 + o), h2 = load8(r2 + o), h3 = load8(r3 + o)
-                                store8(h0 - h2, p + b * vStep)
-                                store8(h1 + h2, p + (4 + b) * vStep)
-                                store8(h2 - h1, p + (8 + b) * vStep)
-                                store8(h1 - h3, p + (12 + b) * vStep)
-                            }
+                    // padded[i] = x[iy, x0 − 1 + i], inside the map for i in lo..<hi.
+                    let lo = min(padLen, max(0, 1 - band.x0)), hi = max(lo, min(padLen, w - band.x0 + 1))
+                    padded.update(repeating: 0, count: lo)
+                    (padded + lo).update(from: src + iy * w + band.x0 - 1 + lo, count: hi - lo)
+                    (padded + hi).update(repeating: 0, count: padLen - hi)
+                    for k in 0..<chunks {
+                        // Even and odd columns: each tile's four columns d0…d3 at tx and tx + 1.
+                        let a = load16(padded + 16 * k), b = load16(padded + 16 * k + 2)
+                        let d0 = a.evenHalf, d1 = a.oddHalf, d2 = b.evenHalf, d3 = b.oddHalf
+                        store8(d0 - d2, dst + 8 * k)
+                        store8(d1 + d2, dst + hLen + 8 * k)
+                        store8(d2 - d1, dst + 2 * hLen + 8 * k)
+                        store8(d1 - d3, dst + 3 * hLen + 8 * k)
+                    }
+                }
+                horizontal(0)
+                horizontal(1)
+                for ty in 0..<tilesY {
+                    horizontal(2 * ty + 2)
+                    horizontal(2 * ty + 3)
+                    let r0 = ring + ((2 * ty) & 3) * 4 * hLen, r1 = ring + ((2 * ty + 1) & 3) * 4 * hLen
+                    let r2 = ring + ((2 * ty + 2) & 3) * 4 * hLen, r3 = ring + ((2 * ty + 3) & 3) * 4 * hLen
+                    let dst = v + c * ld + ty * tilesX
+                    // The vertical pass (Bᵀ·); the last chunk's overhang lands in the next tile row (rewritten
+                    // right after) or in the row's padding (see `tileStride`).
+                    for k in 0..<chunks {
+                        let p = dst + 8 * k
+                        for b in 0..<4 {
+                            let o = b * hLen + 8 * k
+                            let h0 = load8(r0 + o), h1 = load8(r1 + o), h2 = load8(r2 + o), h3 = load8(r3 + o)
+                            store8(h0 - h2, p + b * vStep)
+                            store8(h1 + h2, p + (4 + b) * vStep)
+                            store8(h2 - h1, p + (8 + b) * vStep)
+                            store8(h1 - h3, p + (12 + b) * vStep)
                         }
                     }
                 }
             }
         }
-        if serial { transform(0..<cin) } else { Parallel.forRanges(cin, transform) }
     }
 
     /// out[o · planeStride + (y − band.y0) · width + (x − band.x0)] for the band's pixels from the 2×2 tiles Aᵀ M A,
     /// Aᵀ = [1 1 1 0; 0 1 −1 −1].
-    static func outputTransform(_ m: UnsafePointer<Float>, channels cout: Int, band: PixelRect, tilesX: Int, ld: Int,
-                                out: UnsafeMutablePointer<Float>, planeStride area: Int, serial: Bool = false) {
+    static func outputTransform2(_ m: UnsafePointer<Float>, channels range: Range<Int>, cout: Int, band: PixelRect, tilesX: Int,
+                                 ld: Int, out: UnsafeMutablePointer<Float>, planeStride area: Int) {
         let tilesY = (band.height + 1) / 2, bw = band.width, rows = band.height
         let mStep = cout * ld
         // Tiles whose two columns both lie inside the band.
         let fullTiles = bw / 2
-        let transform = { (range: Range<Int>) in
-            for o in range {
-                let src = m + o * ld
-                for ty in 0..<tilesY {
-                    let rowA = out + o * area + 2 * ty * bw
-                    let twoRows = 2 * ty + 1 < rows
-                    var tx = 0
-                    while tx < tilesX {
-                        let p = src + ty * tilesX + tx
-                        // Vertical pass (Aᵀ·) on each of the four columns, then the horizontal one (·A).
-                        let (s0, t0) = columnPass(p, mStep, 0), (s1, t1) = columnPass(p, mStep, 1)
-                        let (s2, t2) = columnPass(p, mStep, 2), (s3, t3) = columnPass(p, mStep, 3)
-                        let y00 = s0 + s1 + s2, y01 = s1 - s2 - s3
-                        let y10 = t0 + t1 + t2, y11 = t1 - t2 - t3
-                        if tx + 8 <= fullTiles {
-                            let a = rowA + 2 * tx
+        for o in range {
+            let src = m + o * ld
+            for ty in 0..<tilesY {
+                let rowA = out + o * area + 2 * ty * bw
+                let twoRows = 2 * ty + 1 < rows
+                var tx = 0
+                while tx < tilesX {
+                    let p = src + ty * tilesX + tx
+                    // Vertical pass (Aᵀ·) on each of the four columns, then the horizontal one (·A).
+                    let (s0, t0) = columnPass(p, mStep, 0), (s1, t1) = columnPass(p, mStep, 1)
+                    let (s2, t2) = columnPass(p, mStep, 2), (s3, t3) = columnPass(p, mStep, 3)
+                    let y00 = s0 + s1 + s2, y01 = s1 - s2 - s3
+                    let y10 = t0 + t1 + t2, y11 = t1 - t2 - t3
+                    if tx + 8 <= fullTiles {
+                        let a = rowA + 2 * tx
+                        for i in 0..<8 {
+                            a[2 * i] = y00[i]
+                            a[2 * i + 1] = y01[i]
+                        }
+                        if twoRows {
+                            let b = a + bw
                             for i in 0..<8 {
-                                a[2 * i] = y00[i]
-                                a[2 * i + 1] = y01[i]
-                            }
-                            if twoRows {
-                                let b = a + bw
-                                for i in 0..<8 {
-                                    b[2 * i] = y10[i]
-                                    b[2 * i + 1] = y11[i]
-                                }
-                            }
-                        } else {
-                            for i in 0..<min(8, tilesX - tx) {
-                                let col = 2 * (tx + i)
-                                rowA[col] = y00[i]
-                                if col + 1 < bw { rowA[col + 1] = y01[i] }
-                                if twoRows {
-                                    rowA[bw + col] = y10[i]
-                                    if col + 1 < bw { rowA[bw + col + 1] = y11[i] }
-                                }
+                                b[2 * i] = y10[i]
+                                b[2 * i + 1] = y11[i]
                             }
                         }
-                        tx += 8
+                    } else {
+                        for i in 0..<min(8, tilesX - tx) {
+                            let col = 2 * (tx + i)
+                            rowA[col] = y00[i]
+                            if col + 1 < bw { rowA[col + 1] = y01[i] }
+                            if twoRows {
+                                rowA[bw + col] = y10[i]
+                                if col + 1 < bw { rowA[bw + col + 1] = y11[i] }
+                            }
+                        }
                     }
+                    tx += 8
                 }
             }
         }
-        if serial { transform(0..<cout) } else { Parallel.forRanges(cout, transform) }
     }
 
     /// Aᵀ·m on column b of 8 tiles: (m0 + m1 + m2, m1 − m2 − m3) with m_a = M[4a + b].
@@ -283,6 +324,195 @@ enum WinogradConv {
         let m0 = load8(p + b * mStep), m1 = load8(p + (4 + b) * mStep)
         let m2 = load8(p + (8 + b) * mStep), m3 = load8(p + (12 + b) * mStep)
         return (m0 + m1 + m2, m1 - m2 - m3)
+    }
+
+    // MARK: F(4×4, 3×3)
+
+    /// U[ξ][o][c] = (G g Gᵀ)[ξ], 36 points, for G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1].
+    static func transformWeights4(_ weight: [Float], outChannels cout: Int, inChannels cin: Int) -> [Float] {
+        var u = [Float](repeating: 0, count: 36 * cout * cin)
+        weight.withUnsafeBufferPointer { wb in
+            u.withUnsafeMutableBufferPointer { ub in
+                let src = wb.baseAddress!, dst = ub.baseAddress!
+                let step = cout * cin
+                Parallel.forEach(cout) { o in
+                    for c in 0..<cin {
+                        let g = src + (o * cin + c) * 9
+                        // Gg column by column (6 × 3), then each of its 6 rows times Gᵀ.
+                        let c0 = gTimes6(g[0], g[3], g[6]), c1 = gTimes6(g[1], g[4], g[7]), c2 = gTimes6(g[2], g[5], g[8])
+                        func store(_ i: Int, _ r: (Float, Float, Float, Float, Float, Float)) {
+                            let base = dst + (6 * i * cout + o) * cin + c
+                            base[0] = r.0
+                            base[step] = r.1
+                            base[2 * step] = r.2
+                            base[3 * step] = r.3
+                            base[4 * step] = r.4
+                            base[5 * step] = r.5
+                        }
+                        store(0, gTimes6(c0.0, c1.0, c2.0))
+                        store(1, gTimes6(c0.1, c1.1, c2.1))
+                        store(2, gTimes6(c0.2, c1.2, c2.2))
+                        store(3, gTimes6(c0.3, c1.3, c2.3))
+                        store(4, gTimes6(c0.4, c1.4, c2.4))
+                        store(5, gTimes6(c0.5, c1.5, c2.5))
+                    }
+                }
+            }
+        }
+        return u
+    }
+
+    /// G·(a, b, d)ᵀ for F(4, 3).
+    @inline(__always)
+    static func gTimes6(_ a: Float, _ b: Float, _ d: Float) -> (Float, Float, Float, Float, Float, Float) {
+        (a / 4, -(a + b + d) / 6, -(a - b + d) / 6, a / 24 + b / 12 + d / 6, a / 24 - b / 12 + d / 6, d)
+    }
+
+    /// Bᵀ·d for 8 tiles at once, Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0;
+    /// 0 4 0 −5 0 1].
+    @inline(__always)
+    static func bTranspose6(_ d0: SIMD8<Float>, _ d1: SIMD8<Float>, _ d2: SIMD8<Float>, _ d3: SIMD8<Float>,
+                            _ d4: SIMD8<Float>, _ d5: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let four: SIMD8<Float> = .init(repeating: 4), five: SIMD8<Float> = .init(repeating: 5), two: SIMD8<Float> = .init(repeating: 2)
+        let s = d4 - d2
+        return (four * d0 - five * d2 + d4,
+                d3 + d4 - four * (d1 + d2),
+                four * (d1 - d2) - d3 + d4,
+                two * (d3 - d1) + s,
+                two * (d1 - d3) + s,
+                four * d1 - five * d3 + d5)
+    }
+
+    /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the 6×6 input tiles of F(4, 3) (same layout and overhang rules as F(2, 3)).
+    static func inputTransform4(_ x: UnsafePointer<Float>, channels: Range<Int>, cin: Int, height h: Int, width w: Int,
+                                band: PixelRect, tilesX: Int, ld: Int, v: UnsafeMutablePointer<Float>) {
+        let tilesY = (band.height + 3) / 4, plane = h * w
+        let chunks = (tilesX + 7) / 8, hLen = 8 * chunks
+        // One zero-padded input row from x0 − 1, long enough for the last chunk's 32-wide loads at +0 and +4.
+        let padLen = 4 * hLen + 8
+        let vStep = cin * ld
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: padLen + 8 * 6 * hLen) { tmp in
+            let padded = tmp.baseAddress!
+            // The horizontal pass (d·B) of the last input rows, each [6][hLen], in 8 slots: tile rows step by 4
+            // input rows and read 6, so each row is transformed once.
+            let ring = padded + padLen
+            for c in channels {
+                let src = x + c * plane
+                func horizontal(_ k: Int) {
+                    let dst = ring + (k & 7) * 6 * hLen, iy = band.y0 - 1 + k
+                    if iy < 0 || iy >= h {
+                        dst.update(repeating: 0, count: 6 * hLen)
+                        return
+                    }
+                    let lo = min(padLen, max(0, 1 - band.x0)), hi = max(lo, min(padLen, w - band.x0 + 1))
+                    padded.update(repeating: 0, count: lo)
+                    (padded + lo).update(from: src + iy * w + band.x0 - 1 + lo, count: hi - lo)
+                    (padded + hi).update(repeating: 0, count: padLen - hi)
+                    for k in 0..<chunks {
+                        // Columns 4·tx + j of 8 tiles: every fourth element, split out of 32-wide loads.
+                        let a = load32(padded + 32 * k), b = load32(padded + 32 * k + 4)
+                        let ae = a.evenHalf, ao = a.oddHalf, be = b.evenHalf, bo = b.oddHalf
+                        let r = bTranspose6(ae.evenHalf, ao.evenHalf, ae.oddHalf, ao.oddHalf, be.evenHalf, bo.evenHalf)
+                        let p = dst + 8 * k
+                        store8(r.0, p)
+                        store8(r.1, p + hLen)
+                        store8(r.2, p + 2 * hLen)
+                        store8(r.3, p + 3 * hLen)
+                        store8(r.4, p + 4 * hLen)
+                        store8(r.5, p + 5 * hLen)
+                    }
+                }
+                horizontal(0)
+                horizontal(1)
+                for ty in 0..<tilesY {
+                    for k in (4 * ty + 2)...(4 * ty + 5) { horizontal(k) }
+                    func slot(_ i: Int) -> UnsafeMutablePointer<Float> { ring + ((4 * ty + i) & 7) * 6 * hLen }
+                    let r0 = slot(0), r1 = slot(1), r2 = slot(2), r3 = slot(3), r4 = slot(4), r5 = slot(5)
+                    let dst = v + c * ld + ty * tilesX
+                    for k in 0..<chunks {
+                        let p = dst + 8 * k
+                        for b in 0..<6 {
+                            let o = b * hLen + 8 * k
+                            let r = bTranspose6(load8(r0 + o), load8(r1 + o), load8(r2 + o), load8(r3 + o), load8(r4 + o), load8(r5 + o))
+                            store8(r.0, p + b * vStep)
+                            store8(r.1, p + (6 + b) * vStep)
+                            store8(r.2, p + (12 + b) * vStep)
+                            store8(r.3, p + (18 + b) * vStep)
+                            store8(r.4, p + (24 + b) * vStep)
+                            store8(r.5, p + (30 + b) * vStep)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Aᵀ·m for 8 tiles, Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
+    @inline(__always)
+    static func aTranspose6(_ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>,
+                            _ m4: SIMD8<Float>, _ m5: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4
+        let two: SIMD8<Float> = .init(repeating: 2), four: SIMD8<Float> = .init(repeating: 4), eight: SIMD8<Float> = .init(repeating: 8)
+        return (m0 + p12 + p34, d12 + two * d34, p12 + four * p34, d12 + eight * d34 + m5)
+    }
+
+    /// The 4×4 output tiles Aᵀ M A of F(4, 3), written like `outputTransform2`.
+    static func outputTransform4(_ m: UnsafePointer<Float>, channels range: Range<Int>, cout: Int, band: PixelRect, tilesX: Int,
+                                 ld: Int, out: UnsafeMutablePointer<Float>, planeStride area: Int) {
+        let tilesY = (band.height + 3) / 4, bw = band.width, rows = band.height
+        let mStep = cout * ld
+        let fullTiles = bw / 4
+        for o in range {
+            let src = m + o * ld
+            for ty in 0..<tilesY {
+                let top = out + o * area + 4 * ty * bw
+                let rowsHere = min(4, rows - 4 * ty)
+                var tx = 0
+                while tx < tilesX {
+                    let p = src + ty * tilesX + tx
+                    // Vertical pass (Aᵀ·) on each of the six columns: s[b] = 4 partial rows.
+                    func column(_ b: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                        aTranspose6(load8(p + b * mStep), load8(p + (6 + b) * mStep), load8(p + (12 + b) * mStep),
+                                    load8(p + (18 + b) * mStep), load8(p + (24 + b) * mStep), load8(p + (30 + b) * mStep))
+                    }
+                    let s0 = column(0), s1 = column(1), s2 = column(2), s3 = column(3), s4 = column(4), s5 = column(5)
+                    // Horizontal pass (·A) per output row i.
+                    let y0 = aTranspose6(s0.0, s1.0, s2.0, s3.0, s4.0, s5.0)
+                    let y1 = aTranspose6(s0.1, s1.1, s2.1, s3.1, s4.1, s5.1)
+                    let y2 = aTranspose6(s0.2, s1.2, s2.2, s3.2, s4.2, s5.2)
+                    let y3 = aTranspose6(s0.3, s1.3, s2.3, s3.3, s4.3, s5.3)
+                    let lanes = min(8, tilesX - tx)
+                    let whole = tx + 8 <= fullTiles
+                    for i in 0..<rowsHere {
+                        let y = i == 0 ? y0 : i == 1 ? y1 : i == 2 ? y2 : y3
+                        let row = top + i * bw + 4 * tx
+                        if whole {
+                            for l in 0..<8 {
+                                row[4 * l] = y.0[l]
+                                row[4 * l + 1] = y.1[l]
+                                row[4 * l + 2] = y.2[l]
+                                row[4 * l + 3] = y.3[l]
+                            }
+                        } else {
+                            for l in 0..<lanes {
+                                let col = 4 * (tx + l)
+                                if col < bw { row[4 * l] = y.0[l] }
+                                if col + 1 < bw { row[4 * l + 1] = y.1[l] }
+                                if col + 2 < bw { row[4 * l + 2] = y.2[l] }
+                                if col + 3 < bw { row[4 * l + 3] = y.3[l] }
+                            }
+                        }
+                    }
+                    tx += 8
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func load32(_ p: UnsafePointer<Float>) -> SIMD32<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self)
     }
 
     @inline(__always)
@@ -301,12 +531,13 @@ enum WinogradConv {
     }
 }
 
-/// A 3×3 conv's weights in the Winograd domain, [16][out][in], computed on the first Winograd run so
-/// convs that never take that path (small rectangles only, narrow layers) cost no memory.
+/// A 3×3 conv's weights in the Winograd domain, [points][out][in] per tile size, computed on the first run
+/// with that tile size, so convs that never take a path (small rectangles only, narrow layers) cost no memory.
 final class WinogradWeights {
     private let weight: [Float]
     private let outChannels: Int, inChannels: Int
-    private var cached: [Float]?
+    private var two: [Float]?
+    private var four: [Float]?
 
     init(weight: [Float], outChannels: Int, inChannels: Int) {
         self.weight = weight
@@ -314,10 +545,18 @@ final class WinogradWeights {
         self.inChannels = inChannels
     }
 
-    var transformed: [Float] {
-        if let cached { return cached }
-        let u = WinogradConv.transformWeights(weight, outChannels: outChannels, inChannels: inChannels)
-        cached = u
-        return u
+    func transformed(_ tile: WinogradConv.Tile) -> [Float] {
+        switch tile {
+        case .two:
+            if let two { return two }
+            let u = WinogradConv.transformWeights2(weight, outChannels: outChannels, inChannels: inChannels)
+            two = u
+            return u
+        case .four:
+            if let four { return four }
+            let u = WinogradConv.transformWeights4(weight, outChannels: outChannels, inChannels: inChannels)
+            four = u
+            return u
+        }
     }
 }
