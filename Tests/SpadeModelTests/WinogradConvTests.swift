@@ -129,20 +129,20 @@ final class WinogradConvTests: XCTestCase {
         check(cin: 5, cout: 7, height: 11, width: 17, rects: Self.rects(height: 11, width: 17), seed: 5)
     }
 
-    /// RectConv takes the Winograd path only for wide 3×3 convs over enough pixels, and both paths agree.
+    /// RectConv takes the Winograd path only for 3×3 convs with enough input channels over enough pixels, and
+    /// both paths agree.
     func testRectConvChoosesWinogradForWideConvsOnly() {
         let narrow = WinogradConv.minimumChannels - 1, wide = WinogradConv.minimumChannels
         var rng = RandomGenerator(seed: 7)
         let h = 9, w = 10
-        for (cin, cout) in [(narrow, wide), (wide, narrow), (wide, wide)] {
+        for (cin, cout) in [(narrow, wide), (wide, narrow), (wide, 3), (2 * wide, 2 * wide)] {
             let x = rng.normalTensor([cin, h, w]).data
             let weight = rng.normalTensor([cout, cin, 3, 3]).data
             let conv = FoldedConv(weight: Tensor(shape: [cout, cin, 3, 3], data: weight), bias: nil)
             let expected = Self.direct(x, weight, cin: cin, cout: cout, height: h, width: w)
             for rect in [PixelRect.full(height: h, width: w), PixelRect(y0: 4, y1: 6, x0: 3, x1: 5)] {
                 let winograd = WinogradConv.applies(to: conv, rect: rect)
-                XCTAssertEqual(winograd, cin >= wide && cout >= wide && rect.area >= WinogradConv.minimumArea,
-                               "\(cin)→\(cout) over \(rect)")
+                XCTAssertEqual(winograd, cin >= wide && rect.area >= WinogradConv.minimumArea, "\(cin)→\(cout) over \(rect)")
                 let got = x.withUnsafeBufferPointer { xb in
                     Self.collect(cout: cout, height: h, width: w) { epilogue in
                         RectConv.run(conv, input: xb.baseAddress!, height: h, width: w, rect: rect, scratch: EngineScratch(),
