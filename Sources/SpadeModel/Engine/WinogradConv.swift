@@ -204,6 +204,17 @@ enum WinogradConv {
         (a, 0.5 * (a + b + d), 0.5 * (a - b + d), d)
     }
 
+    /// padded[i] = row[start + i] for i in 0..<count, zero where start + i falls outside 0..<width (the map's
+    /// zero padding), so the transforms' wide loads need no bounds tests.
+    @inline(__always)
+    static func loadPaddedRow(_ row: UnsafePointer<Float>, width w: Int, from start: Int, count: Int,
+                              into padded: UnsafeMutablePointer<Float>) {
+        let lo = min(count, max(0, -start)), hi = max(lo, min(count, w - start))
+        padded.update(repeating: 0, count: lo)
+        (padded + lo).update(from: row + start + lo, count: hi - lo)
+        (padded + hi).update(repeating: 0, count: count - hi)
+    }
+
     /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of tile t (row-major over the band's tiles) of channel c,
     /// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]; zeros outside the map. Tiles may hang over the band's
     /// right and bottom edges: they read real input (or zeros) and their extra outputs are dropped later.
@@ -228,11 +239,7 @@ enum WinogradConv {
                         dst.update(repeating: 0, count: 4 * hLen)
                         return
                     }
-                    // padded[i] = x[iy, x0 − 1 + i], inside the map for i in lo..<hi.
-                    let lo = min(padLen, max(0, 1 - band.x0)), hi = max(lo, min(padLen, w - band.x0 + 1))
-                    padded.update(repeating: 0, count: lo)
-                    (padded + lo).update(from: src + iy * w + band.x0 - 1 + lo, count: hi - lo)
-                    (padded + hi).update(repeating: 0, count: padLen - hi)
+                    loadPaddedRow(src + iy * w, width: w, from: band.x0 - 1, count: padLen, into: padded)
                     for k in 0..<chunks {
                         // Even and odd columns: each tile's four columns d0…d3 at tx and tx + 1.
                         let a = load16(padded + 16 * k), b = load16(padded + 16 * k + 2)
@@ -407,10 +414,7 @@ enum WinogradConv {
                         dst.update(repeating: 0, count: 6 * hLen)
                         return
                     }
-                    let lo = min(padLen, max(0, 1 - band.x0)), hi = max(lo, min(padLen, w - band.x0 + 1))
-                    padded.update(repeating: 0, count: lo)
-                    (padded + lo).update(from: src + iy * w + band.x0 - 1 + lo, count: hi - lo)
-                    (padded + hi).update(repeating: 0, count: padLen - hi)
+                    loadPaddedRow(src + iy * w, width: w, from: band.x0 - 1, count: padLen, into: padded)
                     for k in 0..<chunks {
                         // Columns 4·tx + j of 8 tiles: every fourth element, split out of 32-wide loads.
                         let a = load32(padded + 32 * k), b = load32(padded + 32 * k + 4)
