@@ -43,14 +43,23 @@ struct Eval: ParsableCommand {
     @Option(help: "Label maps per batch.") var batch = 4
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
+    /// The file named by an option, or the shipped default when the option is absent; an error naming the
+    /// path (worded for either case) when it does not exist.
+    private func existingFile(_ given: String?, default fallback: String,
+                              noDefault: (String) -> String, missing: (String) -> String) throws -> String {
+        let path = given ?? fallback
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ValidationError(given == nil ? noDefault(path) : missing(path))
+        }
+        return path
+    }
+
     func run() throws {
         if let threads { Parallel.threads = threads }
-        let segmenterPath = segmenter ?? DefaultModel.segmenterPath() ?? DefaultModel.segmenterName
-        guard FileManager.default.fileExists(atPath: segmenterPath) else {
-            throw ValidationError(segmenter == nil
-                ? "no segmenter given and none at \(segmenterPath); pass --segmenter FILE or train one with `spadepaint train-seg`"
-                : "\(segmenterPath): no such segmenter checkpoint")
-        }
+        let segmenterPath = try existingFile(
+            segmenter, default: DefaultModel.segmenterPath() ?? DefaultModel.segmenterName,
+            noDefault: { "no segmenter given and none at \($0); pass --segmenter FILE or train one with `spadepaint train-seg`" },
+            missing: { "\($0): no such segmenter checkpoint" })
         let loadedSegmenter = try SegmenterCheckpoint.load(path: segmenterPath)
         guard let paletteName = palette ?? loadedSegmenter.palette else {
             throw ValidationError("\(segmenterPath) names no palette; pass --palette")
@@ -61,12 +70,10 @@ struct Eval: ParsableCommand {
         if baseline == .meanColour {
             method = .meanColourBaseline(size: size)
         } else {
-            let path = checkpoint ?? DefaultModel.checkpointPath() ?? DefaultModel.checkpointName
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ValidationError(checkpoint == nil
-                    ? "no checkpoint given and no default model at \(path); pass --checkpoint FILE.safetensors (or --baseline mean-colour)"
-                    : "\(path): no such checkpoint")
-            }
+            let path = try existingFile(
+                checkpoint, default: DefaultModel.checkpointPath() ?? DefaultModel.checkpointName,
+                noDefault: { "no checkpoint given and no default model at \($0); pass --checkpoint FILE.safetensors (or --baseline mean-colour)" },
+                missing: { "\($0): no such checkpoint" })
             let model = try PaintingModel.load(path: path)
             method = .generator(model, style: z == .encoder ? .encoderMean : .random(seed: seed))
         }
