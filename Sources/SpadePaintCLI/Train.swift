@@ -65,6 +65,7 @@ struct Train: ParsableCommand {
     // Run
     @Option(name: .customLong("run"), help: "New run directory.") var runDirectory: String?
     @Option(help: "Continue the run in this directory.") var resume: String?
+    @Option(name: .customLong("init-from"), help: "Fine-tune: start G (and E) from this painting model; D and the optimizers start fresh.") var initFrom: String?
     @Option var seed: UInt64 = 0
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Log lines instead of a live progress line.") var quiet = false
@@ -138,6 +139,7 @@ struct Train: ParsableCommand {
                 settings.beta1 = beta1 ?? (noTTUR ? 0.5 : 0)
                 settings.beta2 = beta2 ?? (noTTUR ? 0.999 : 0.9)
                 settings.maxSteps = maxSteps
+                settings.initialWeights = initFrom
                 settings.seed = seed
                 settings.logEvery = max(1, logEvery)
                 settings.sampleEvery = max(1, sampleEvery)

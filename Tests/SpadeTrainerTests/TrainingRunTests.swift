@@ -105,6 +105,32 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(straightLosses, resumedLosses)
     }
 
+    func testFineTuningStartsFromAPaintingModelsGeneratorAndEncoder() throws {
+        var s = settings(vae: true)
+        s.maxSteps = 2
+        let firstDir = (root as NSString).appendingPathComponent("first")
+        let first = try TrainingRun.start(s, in: firstDir, report: quiet)
+        try first.run(quiet: true, report: quiet)
+
+        // Before any step, the fine-tuning run holds exactly the model's generator and encoder.
+        s.initialWeights = first.modelPath
+        s.seed = 99
+        let tuned = try TrainingRun.start(s, in: (root as NSString).appendingPathComponent("tuned"), report: quiet)
+        let model = try PaintingModel.load(path: first.modelPath)
+        for (a, b) in zip(model.generator.parameters, tuned.training.generator.parameters) { XCTAssertEqual(a.value, b.value) }
+        for (a, b) in zip(model.encoder!.parameters, tuned.training.encoder!.parameters) { XCTAssertEqual(a.value, b.value) }
+        try tuned.run(quiet: true, report: quiet)
+        XCTAssertEqual(tuned.step, 2)
+
+        // A model of another configuration is refused, naming the file.
+        var other = settings(vae: true)
+        other.model.ngf = 8
+        other.initialWeights = first.modelPath
+        XCTAssertThrowsError(try TrainingRun.start(other, in: (root as NSString).appendingPathComponent("other"), report: quiet)) {
+            XCTAssertTrue("\($0)".contains(first.modelPath) && "\($0)".contains("differs"), "\($0)")
+        }
+    }
+
     func testBadDatasetIsReportedBeforeTraining() throws {
         let data = (root as NSString).appendingPathComponent("data")
         try writeLabelPNG(LabelMap(width: 40, height: 40, fill: 7), to: "\(data)/labels/p0.png", palette: nil)

@@ -92,6 +92,9 @@ public final class TrainingRun {
                                  notice: { report("note: \($0)") })
         rng = initRNG
         lossLog = LossLog(runDirectory: directory)
+        if checkpoint == nil, let initial = settings.initialWeights {
+            try Self.loadInitialWeights(initial, into: training, report: report)
+        }
         if let checkpoint {
             let file = try SafeTensorsFile(path: checkpoint)
             try StateDict.load(training.checkpointParts, from: file)
@@ -107,6 +110,24 @@ public final class TrainingRun {
             try lossLog.load(upTo: step)
             report("resumed at step \(step) (epoch \(epoch + 1), iteration \(iteration))")
         }
+    }
+
+    /// Fine-tuning start: the generator and encoder from a painting model of exactly this configuration.
+    static func loadInitialWeights(_ path: String, into training: SPADETraining, report: (String) -> Void) throws {
+        let file = try SafeTensorsFile(path: path)
+        if let savedConfig = try GeneratorCheckpoint.storedConfig(in: file), savedConfig != training.generator.config {
+            throw TrainingError("\(path): its model configuration \(savedConfig.jsonString()) differs from this run's "
+                                + "\(training.generator.config.jsonString()); start with the options the model was trained with")
+        }
+        var parts = [StateDict.Part(training.generator)]
+        if let encoder = training.encoder {
+            guard file.names.contains(where: { $0.hasPrefix(PaintingModel.encoderPrefix) }) else {
+                throw TrainingError("\(path): no style encoder ('netE.' tensors) to start this VAE run from")
+            }
+            parts.append(StateDict.Part(encoder, prefix: PaintingModel.encoderPrefix))
+        }
+        try StateDict.load(parts, from: file, ignoring: [PaintingModel.encoderPrefix])
+        report("generator\(training.encoder == nil ? "" : " and style encoder") start from \(path); discriminator and optimizers start fresh")
     }
 
     public enum Outcome: Equatable {

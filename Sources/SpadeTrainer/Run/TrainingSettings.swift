@@ -38,6 +38,10 @@ public struct TrainingSettings: Codable, Equatable {
     /// Stop after this many iterations in total (a time-boxed run); nil: run all epochs.
     public var maxSteps: Int?
 
+    /// A painting model (`model.safetensors` layout) whose generator and encoder start the run instead of
+    /// random weights: fine-tuning. The discriminator and the optimizers still start fresh.
+    public var initialWeights: String?
+
     // Bookkeeping
     public var seed: UInt64 = 0
     public var logEvery = 10
