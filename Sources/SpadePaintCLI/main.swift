@@ -15,4 +15,5 @@ struct SpadePaint: ParsableCommand {
 
 // Before anything else: a process that must restart to get fast GEMM kernels restarts now.
 OpenBLASKernels.relaunchWithBestKernelsIfNeeded()
+ProcessMemory.keepFreedMemoryForReuse()
 SpadePaint.main()
