@@ -1,11 +1,11 @@
 /// Element-wise arithmetic, channel concatenation and reductions. Their gradients are simple enough
 /// to state next to each op: d(a+b) = (g, g); d(a·b) = (g·b, g·a); concat's backward is `splitChannels`.
 extension Tensor {
-    public static func + (a: Tensor, b: Tensor) -> Tensor { Activation.zip(a, b, "add") { $0 + $1 } }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { Activation.zip(a, b, "subtract") { $0 - $1 } }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { Activation.zip(a, b, "multiply") { $0 * $1 } }
-    public static func * (a: Tensor, s: Float) -> Tensor { Activation.map(a) { $0 * s } }
-    public static func + (a: Tensor, s: Float) -> Tensor { Activation.map(a) { $0 + s } }
+    public static func + (a: Tensor, b: Tensor) -> Tensor { Activation.zip(a, b, "add", Add()) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { Activation.zip(a, b, "subtract", Subtract()) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { Activation.zip(a, b, "multiply", Multiply()) }
+    public static func * (a: Tensor, s: Float) -> Tensor { Activation.map(a, Scale(factor: s)) }
+    public static func + (a: Tensor, s: Float) -> Tensor { Activation.map(a, Shift(offset: s)) }
 
     /// self += other · scale, in place.
     public mutating func add(_ other: Tensor, scale: Float = 1) {
@@ -91,7 +91,7 @@ public enum Loss {
         let n = Float(a.count)
         var sum = 0.0
         for i in 0..<a.count { sum += Double(abs(a.data[i] - b.data[i])) }
-        let grad = Activation.zip(a, b, "L1 loss") { x, y in x > y ? 1 / n : (x < y ? -1 / n : 0) }
+        let grad = Activation.zip(a, b, "L1 loss", L1Gradient(inverseCount: 1 / n))
         return (Float(sum / Double(n)), grad)
     }
 
@@ -100,7 +100,7 @@ public enum Loss {
         let n = Float(a.count)
         var sum = 0.0
         for i in 0..<a.count { let d = Double(a.data[i] - b.data[i]); sum += d * d }
-        let grad = Activation.zip(a, b, "MSE loss") { x, y in 2 * (x - y) / n }
+        let grad = Activation.zip(a, b, "MSE loss", SquaredErrorGradient(count: n))
         return (Float(sum / Double(n)), grad)
     }
 }
