@@ -28,10 +28,10 @@ public enum BatchNorm {
                         invStd.withUnsafeMutableBufferPointer { ib in
                             Parallel.forEach(c) { ch in
                                 var sum = 0.0
-                                for s in 0..<n { let p = xp + (s * c + ch) * hw; for i in 0..<hw { sum += Double(p[i]) } }
+                                for s in 0..<n { sum += VectorSums.double(xp + (s * c + ch) * hw, hw) }
                                 let mean = sum / Double(count)
                                 var sq = 0.0
-                                for s in 0..<n { let p = xp + (s * c + ch) * hw; for i in 0..<hw { let d = Double(p[i]) - mean; sq += d * d } }
+                                for s in 0..<n { sq += VectorSums.squaredDeviations(xp + (s * c + ch) * hw, hw, mean: mean) }
                                 let variance = sq / Double(count)
                                 let inv = Float(1 / (variance + Double(eps)).squareRoot())
                                 mb[ch] = mean; vb[ch] = variance; ib[ch] = inv
@@ -75,8 +75,9 @@ public enum BatchNorm {
                                 // Sums in double: they feed a difference of similar-sized terms.
                                 var sumG = 0.0, sumGX = 0.0
                                 for s in 0..<n {
-                                    let g = gp + (s * c + ch) * hw, xh = xp + (s * c + ch) * hw
-                                    for i in 0..<hw { sumG += Double(g[i]); sumGX += Double(g[i] * xh[i]) }
+                                    let (g, gx) = VectorSums.sumAndDot(gp + (s * c + ch) * hw, xp + (s * c + ch) * hw, hw)
+                                    sumG += g
+                                    sumGX += gx
                                 }
                                 gwb[ch] = Float(sumGX); gbb[ch] = Float(sumG)
                                 let scale = (gamma?[ch] ?? 1) * cache.invStd[ch]
@@ -149,11 +150,8 @@ public enum InstanceNorm {
                 invStd.withUnsafeMutableBufferPointer { ib in
                     Parallel.forEach(n * c) { nc in
                         let p = xp + nc * hw, o = yp + nc * hw
-                        var sum = 0.0
-                        for i in 0..<hw { sum += Double(p[i]) }
-                        let mean = sum / Double(hw)
-                        var sq = 0.0
-                        for i in 0..<hw { let d = Double(p[i]) - mean; sq += d * d }
+                        let mean = VectorSums.double(p, hw) / Double(hw)
+                        let sq = VectorSums.squaredDeviations(p, hw, mean: mean)
                         let inv = Float(1 / (sq / Double(hw) + Double(eps)).squareRoot())
                         ib[nc] = inv
                         let m = Float(mean), mLow = Float(mean - Double(m))  // as in batch norm
@@ -175,8 +173,7 @@ public enum InstanceNorm {
                 gx.withMutablePointer { op in
                     Parallel.forEach(n * c) { nc in
                         let g = gp + nc * hw, xh = xp + nc * hw, o = op + nc * hw
-                        var sumG = 0.0, sumGX = 0.0
-                        for i in 0..<hw { sumG += Double(g[i]); sumGX += Double(g[i] * xh[i]) }
+                        let (sumG, sumGX) = VectorSums.sumAndDot(g, xh, hw)
                         let meanG = Float(sumG / Double(hw)), meanGX = Float(sumGX / Double(hw))
                         let inv = cache.invStd[nc]
                         for i in 0..<hw { o[i] = inv * (g[i] - meanG - xh[i] * meanGX) }

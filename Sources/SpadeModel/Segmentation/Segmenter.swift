@@ -229,10 +229,7 @@ public final class Segmenter: Module {
         x.withPointer { xp in
             for s in 0..<n {
                 for ch in 0..<c {
-                    let p = xp + (s * c + ch) * hw
-                    var sum: Float = 0
-                    for i in 0..<hw { sum += p[i] }
-                    features.data[s * stride + offset + ch] = sum / Float(hw)
+                    features.data[s * stride + offset + ch] = VectorSums.float(xp + (s * c + ch) * hw, hw) / Float(hw)
                 }
             }
         }

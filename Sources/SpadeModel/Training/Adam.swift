@@ -63,6 +63,17 @@ public final class Adam: Module {
         let correction2Sqrt = Float((1 - pow(beta2, t)).squareRoot())
         let negStep = Float(-stepSize)
         let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2), eps = Float(eps)
+        // exp_avg.lerp_(grad, 1 − β1) uses torch's two-sided lerp formula, chosen once per step.
+        let lerpFromStart = w1 < 0.5
+        typealias V = SIMD8<Float>
+        /// One update of 8 elements, in torch's order of operations.
+        @inline(__always)
+        func update(_ g: V, _ m: inout V, _ v: inout V, _ w: inout V) {
+            m = lerpFromStart ? m + w1 * (g - m) : g - (g - m) * (1 - w1)
+            v = v * b2 + w2 * g * g
+            let denom = v.squareRoot() / correction2Sqrt + eps
+            w += negStep * (m / denom)
+        }
         for (k, p) in parameters.enumerated() {
             let n = p.value.count
             let grad = p.grad
@@ -71,13 +82,19 @@ public final class Adam: Module {
                     expAvgSq[k].value.withMutablePointer { vp in
                         grad.withPointer { gp in
                             Parallel.forRanges(n, minChunk: 1 << 15) { r in
-                                for i in r {
-                                    let g = gp[i]
-                                    // exp_avg.lerp_(grad, 1 − β1), with torch's two-sided lerp formula
-                                    mp[i] = w1 < 0.5 ? mp[i] + w1 * (g - mp[i]) : g - (g - mp[i]) * (1 - w1)
-                                    vp[i] = vp[i] * b2 + w2 * g * g
-                                    let denom = vp[i].squareRoot() / correction2Sqrt + eps
-                                    wp[i] += negStep * (mp[i] / denom)
+                                var i = r.lowerBound
+                                while i + 8 <= r.upperBound {
+                                    var m = Self.load(mp + i), v = Self.load(vp + i), w = Self.load(wp + i)
+                                    update(Self.load(gp + i), &m, &v, &w)
+                                    Self.store(m, mp + i); Self.store(v, vp + i); Self.store(w, wp + i)
+                                    i += 8
+                                }
+                                // The last few elements, through the same vector code (zero-padded lanes).
+                                if i < r.upperBound {
+                                    var g = V(), m = V(), v = V(), w = V()
+                                    for j in 0..<(r.upperBound - i) { g[j] = gp[i + j]; m[j] = mp[i + j]; v[j] = vp[i + j]; w[j] = wp[i + j] }
+                                    update(g, &m, &v, &w)
+                                    for j in 0..<(r.upperBound - i) { mp[i + j] = m[j]; vp[i + j] = v[j]; wp[i + j] = w[j] }
                                 }
                             }
                         }
@@ -85,6 +102,21 @@ public final class Adam: Module {
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    private static func store(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
     }
 }
 
