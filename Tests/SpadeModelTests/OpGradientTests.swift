@@ -56,6 +56,9 @@ final class OpGradientTests: XCTestCase {
         let xs = Shape4(n: 1, c: 1024, h: 32, w: 32), o = 2, k = 3
         let g = Conv2dGeometry(inChannels: xs.c, outChannels: o, kernel: k, stride: 1, padding: 1)
         XCTAssertGreaterThan(g.columnRows * 32 * 32, 8 << 20, "the shape must need more than one band")
+        // This is about im2col's bands: the Winograd path (a 3×3 conv of 1024 channels) has its own test.
+        Conv2dWinograd.enabled = false
+        defer { Conv2dWinograd.enabled = true }
         let x = rng.normalTensor([xs.n, xs.c, xs.h, xs.w])
         let w = rng.normalTensor([o, xs.c, k, k], std: 0.01)
         let y = Conv2d.forward(x, weight: w, bias: nil, stride: 1, padding: 1)
@@ -85,6 +88,34 @@ final class OpGradientTests: XCTestCase {
         let gx = Conv2d.backward(x, weight: w, outputGrad: r, stride: 1, padding: 1, weightGrad: &gw)!
         assertClose(gx, gxRef, "banded conv2d ∂x", tolerance: 1e-5)
         assertClose(gw, gwRef, "banded conv2d ∂w", tolerance: 1e-4)
+    }
+
+    /// Wide 3×3 same-padded convs on maps of 32² and more run forward and input gradient through Winograd
+    /// (F(4, 3)): both against float64 loops, batch of two, odd sizes. The input gradient's
+    /// reference is the adjoint written out: a conv of the output gradient with W[o, c] flipped. F(4, 3)'s
+    /// transforms scale by up to 8 and lose a few bits: measured errors are 2–7e-5 of max(1, |value|)
+    /// (TF32 convolutions on GPUs, common in training, are 1e-3).
+    func testConv2dWinogradPathMatchesFloat64() {
+        var rng = RandomGenerator(seed: 13)
+        for (c, o, h, w) in [(8, 8, 32, 33), (16, 12, 37, 29), (12, 16, 64, 61), (32, 8, 40, 44)] {
+            let what = "winograd conv \(c)→\(o) at \(h)×\(w)"
+            XCTAssertTrue(Conv2dWinograd.applies(Conv2dGeometry(inChannels: c, outChannels: o, kernel: 3, stride: 1, padding: 1),
+                                                 outH: h, outW: w), what)
+            let xs = Shape4(n: 2, c: c, h: h, w: w)
+            let x = rng.normalTensor([2, c, h, w]), wt = rng.normalTensor([o, c, 3, 3], std: 0.3), b = rng.normalTensor([o])
+            let y = Conv2d.forward(x, weight: wt, bias: b, stride: 1, padding: 1)
+            assertClose(y, Ref.conv2d(x.doubles, xs, weight: wt.doubles, outChannels: o, kernel: 3, bias: b.doubles,
+                                      stride: 1, padding: 1), "\(what) forward", tolerance: 2e-4)
+            let r = rng.normalTensor(y.shape)
+            let wd = wt.doubles
+            var flipped = [Double](repeating: 0, count: wd.count)  // [c, o, 3, 3]
+            for oc in 0..<o { for ic in 0..<c { for i in 0..<3 { for j in 0..<3 {
+                flipped[((ic * o + oc) * 3 + i) * 3 + j] = wd[((oc * c + ic) * 3 + 2 - i) * 3 + 2 - j]
+            } } } }
+            let gx = Conv2d.inputGradient(inputShape: x.shape, weight: wt, outputGrad: r, stride: 1, padding: 1)
+            assertClose(gx, Ref.conv2d(r.doubles, Shape4(n: 2, c: o, h: h, w: w), weight: flipped, outChannels: c, kernel: 3,
+                                       bias: nil, stride: 1, padding: 1), "\(what) ∂x", tolerance: 2e-4)
+        }
     }
 
     func testLinearGradients() {

@@ -170,38 +170,63 @@ enum WinogradConv {
 
     /// U[ξ][o][c] = (G g Gᵀ)[ξ] for the 3×3 kernel g = weight[o, c], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
     static func transformWeights2(_ weight: [Float], outChannels cout: Int, inChannels cin: Int) -> [Float] {
-        var u = [Float](repeating: 0, count: 16 * cout * cin)
+        transformKernels(weight, points: 16, outChannels: cout, inChannels: cin) { g, store in
+            // Gg column by column, then each of its rows times Gᵀ.
+            let c0 = gTimes(g[0], g[3], g[6]), c1 = gTimes(g[1], g[4], g[7]), c2 = gTimes(g[2], g[5], g[8])
+            func storeRow(_ i: Int, _ r: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                store(4 * i, r.0); store(4 * i + 1, r.1); store(4 * i + 2, r.2); store(4 * i + 3, r.3)
+            }
+            storeRow(0, gTimes(c0.0, c1.0, c2.0))
+            storeRow(1, gTimes(c0.1, c1.1, c2.1))
+            storeRow(2, gTimes(c0.2, c1.2, c2.2))
+            storeRow(3, gTimes(c0.3, c1.3, c2.3))
+        }
+    }
+
+    /// G·(a, b, d)ᵀ, for 8 kernels at once.
+    @inline(__always)
+    static func gTimes(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ d: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        (a, 0.5 * (a + b + d), 0.5 * (a - b + d), d)
+    }
+
+    /// Runs `transform(g, store)` for every output channel o and block of up to 8 input channels c..<c+8:
+    /// g[k] holds tap k of those kernels (zero in lanes past cin), and store(ξ, value) writes U[ξ][o][c..<c+8].
+    /// Eight kernels per vector: training transforms every 3×3 weight on every call, and one kernel at a
+    /// time (36 scattered scalar stores each for F(4, 3)) cost 3% of a training step.
+    @inline(__always)
+    static func transformKernels(_ weight: [Float], points: Int, outChannels cout: Int, inChannels cin: Int,
+                                 _ transform: (UnsafePointer<SIMD8<Float>>, (Int, SIMD8<Float>) -> Void) -> Void) -> [Float] {
+        let count = points * cout * cin
+        var u = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }  // every U entry is stored
         weight.withUnsafeBufferPointer { wb in
             u.withUnsafeMutableBufferPointer { ub in
                 let src = wb.baseAddress!, dst = ub.baseAddress!
                 Parallel.forEach(cout) { o in
-                    for c in 0..<cin {
-                        let g = src + (o * cin + c) * 9
-                        // Gg column by column, then each of its rows times Gᵀ.
-                        let c0 = gTimes(g[0], g[3], g[6]), c1 = gTimes(g[1], g[4], g[7]), c2 = gTimes(g[2], g[5], g[8])
-                        let step = cout * cin
-                        func store(_ i: Int, _ u: (Float, Float, Float, Float)) {
-                            let base = dst + (4 * i * cout + o) * cin + c
-                            base[0] = u.0
-                            base[step] = u.1
-                            base[2 * step] = u.2
-                            base[3 * step] = u.3
+                    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 9) { taps in
+                        let g = taps.baseAddress!
+                        var c = 0
+                        while c < cin {
+                            let lanes = min(8, cin - c)
+                            for k in 0..<9 {
+                                var v = SIMD8<Float>()
+                                for l in 0..<lanes { v[l] = src[(o * cin + c + l) * 9 + k] }
+                                g[k] = v
+                            }
+                            transform(UnsafePointer(g)) { point, value in
+                                let base = dst + (point * cout + o) * cin + c
+                                if lanes == 8 {
+                                    UnsafeMutableRawPointer(base).storeBytes(of: value, as: SIMD8<Float>.self)
+                                } else {
+                                    for l in 0..<lanes { base[l] = value[l] }
+                                }
+                            }
+                            c += 8
                         }
-                        store(0, gTimes(c0.0, c1.0, c2.0))
-                        store(1, gTimes(c0.1, c1.1, c2.1))
-                        store(2, gTimes(c0.2, c1.2, c2.2))
-                        store(3, gTimes(c0.3, c1.3, c2.3))
                     }
                 }
             }
         }
         return u
-    }
-
-    /// G·(a, b, d)ᵀ.
-    @inline(__always)
-    static func gTimes(_ a: Float, _ b: Float, _ d: Float) -> (Float, Float, Float, Float) {
-        (a, 0.5 * (a + b + d), 0.5 * (a - b + d), d)
     }
 
     /// padded[i] = row[start + i] for i in 0..<count, zero where start + i falls outside 0..<width (the map's
@@ -339,42 +364,32 @@ enum WinogradConv {
 
     /// U[ξ][o][c] = (G g Gᵀ)[ξ], 36 points, for G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1].
     static func transformWeights4(_ weight: [Float], outChannels cout: Int, inChannels cin: Int) -> [Float] {
-        var u = [Float](repeating: 0, count: 36 * cout * cin)
-        weight.withUnsafeBufferPointer { wb in
-            u.withUnsafeMutableBufferPointer { ub in
-                let src = wb.baseAddress!, dst = ub.baseAddress!
-                let step = cout * cin
-                Parallel.forEach(cout) { o in
-                    for c in 0..<cin {
-                        let g = src + (o * cin + c) * 9
-                        // Gg column by column (6 × 3), then each of its 6 rows times Gᵀ.
-                        let c0 = gTimes6(g[0], g[3], g[6]), c1 = gTimes6(g[1], g[4], g[7]), c2 = gTimes6(g[2], g[5], g[8])
-                        func store(_ i: Int, _ r: (Float, Float, Float, Float, Float, Float)) {
-                            let base = dst + (6 * i * cout + o) * cin + c
-                            base[0] = r.0
-                            base[step] = r.1
-                            base[2 * step] = r.2
-                            base[3 * step] = r.3
-                            base[4 * step] = r.4
-                            base[5 * step] = r.5
-                        }
-                        store(0, gTimes6(c0.0, c1.0, c2.0))
-                        store(1, gTimes6(c0.1, c1.1, c2.1))
-                        store(2, gTimes6(c0.2, c1.2, c2.2))
-                        store(3, gTimes6(c0.3, c1.3, c2.3))
-                        store(4, gTimes6(c0.4, c1.4, c2.4))
-                        store(5, gTimes6(c0.5, c1.5, c2.5))
-                    }
-                }
+        transformKernels(weight, points: 36, outChannels: cout, inChannels: cin) { g, store in
+            // Gg column by column (6 × 3), then each of its 6 rows times Gᵀ.
+            let c0 = gTimes6(g[0], g[3], g[6]), c1 = gTimes6(g[1], g[4], g[7]), c2 = gTimes6(g[2], g[5], g[8])
+            typealias V = SIMD8<Float>
+            func storeRow(_ i: Int, _ r: (V, V, V, V, V, V)) {
+                store(6 * i, r.0); store(6 * i + 1, r.1); store(6 * i + 2, r.2)
+                store(6 * i + 3, r.3); store(6 * i + 4, r.4); store(6 * i + 5, r.5)
             }
+            storeRow(0, gTimes6(c0.0, c1.0, c2.0))
+            storeRow(1, gTimes6(c0.1, c1.1, c2.1))
+            storeRow(2, gTimes6(c0.2, c1.2, c2.2))
+            storeRow(3, gTimes6(c0.3, c1.3, c2.3))
+            storeRow(4, gTimes6(c0.4, c1.4, c2.4))
+            storeRow(5, gTimes6(c0.5, c1.5, c2.5))
         }
-        return u
     }
 
-    /// G·(a, b, d)ᵀ for F(4, 3).
+    /// G·(a, b, d)ᵀ for F(4, 3), 8 kernels at once. Multiplies by the reciprocals (a division costs as
+    /// much as ten multiplications); ⅙, 1⁄12 and 1⁄24 are then rounded once more, far below the
+    /// transforms' own rounding.
     @inline(__always)
-    static func gTimes6(_ a: Float, _ b: Float, _ d: Float) -> (Float, Float, Float, Float, Float, Float) {
-        (a / 4, -(a + b + d) / 6, -(a - b + d) / 6, a / 24 + b / 12 + d / 6, a / 24 - b / 12 + d / 6, d)
+    static func gTimes6(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ d: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let sixth: Float = 1.0 / 6, twelfth: Float = 1.0 / 12, twentyFourth: Float = 1.0 / 24
+        let outer = a * twentyFourth + d * sixth, middle = b * twelfth
+        return (a * 0.25, -(a + b + d) * sixth, -(a - b + d) * sixth, outer + middle, outer - middle, d)
     }
 
     /// Bᵀ·d for 8 tiles at once, Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0;

@@ -1,5 +1,6 @@
 /// 2-D convolution (PyTorch `Conv2d` semantics: zero padding, cross-correlation, weight [O, C, kh, kw])
-/// by im2col + GEMM, forward and backward side by side.
+/// by im2col + GEMM, forward and backward side by side (wide 3×3 same-padded convs: Winograd, see
+/// `Conv2dWinograd`).
 ///
 /// The column matrix is built for a band of output rows at a time so that memory stays bounded
 /// (a 3×3 conv of 128 channels at 256² would need 300 MB at once); the im2col copy is spread over the
@@ -123,6 +124,11 @@ public enum Conv2d {
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d: bias \(bias.shape) for \(g.outChannels) outputs") }
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(oh > 0 && ow > 0, "conv2d: input \(x.shape) too small for kernel \(g.kernelH), padding \(padding)")
+        if Conv2dWinograd.applies(g, outH: oh, outW: ow) {
+            var y = Conv2dWinograd.forward(x, weight: weight)
+            if let bias { addChannelBias(&y, bias) }
+            return y
+        }
         var y = Tensor(uninitializedShape: [n, g.outChannels, oh, ow])  // every element is a GEMM output
         let band = bandRows(g, outH: oh, outW: ow)
         var col = scratchBand(g.isPointwise ? 0 : g.columnRows * band * ow)
@@ -218,6 +224,11 @@ public enum Conv2d {
                                stride: stride, padding: padding)
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(gy.shape == [n, g.outChannels, oh, ow], "conv2d backward: output grad \(gy.shape), expected \([n, g.outChannels, oh, ow])")
+        // The transposed conv reads the output gradient's channels: those must be wide enough.
+        let transposed = Conv2dGeometry(inChannels: g.outChannels, outChannels: c, kernel: g.kernelH, stride: stride, padding: padding)
+        if Conv2dWinograd.applies(transposed, outH: h, outW: w) {
+            return Conv2dWinograd.inputGradient(gy, weight: weight)
+        }
         if g.isPointwise {
             var gx = Tensor(uninitializedShape: inputShape)  // every element is a GEMM output
             weight.withPointer { wp in
@@ -271,10 +282,7 @@ extension Tensor {
             withMutablePointer { acc in
                 Parallel.forEach(c) { ch in  // each worker owns its channels' sums
                     var sum: Float = 0
-                    for s in 0..<n {
-                        let p = tp + (s * c + ch) * hw
-                        for i in 0..<hw { sum += p[i] }
-                    }
+                    for s in 0..<n { sum += VectorSums.float(tp + (s * c + ch) * hw, hw) }
                     acc[ch] += sum
                 }
             }
