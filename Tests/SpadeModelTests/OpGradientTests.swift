@@ -118,6 +118,32 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// Stride-1 convs with cout·k² ≤ cin (D's last layer) skip im2col: forward against float64 loops,
+    /// input and weight gradients against finite differences, with paddings narrower and wider than usual.
+    func testConv2dNarrowOutputPathGradients() {
+        var rng = RandomGenerator(seed: 14)
+        // (input channels, outputs, kernel, padding)
+        for (c, o, k, padding) in [(16, 1, 4, 2), (18, 2, 3, 1), (9, 1, 3, 0), (20, 1, 4, 3)] {
+            let what = "narrow conv \(c)→\(o) k\(k) p\(padding)"
+            let g = Conv2dGeometry(inChannels: c, outChannels: o, kernel: k, stride: 1, padding: padding)
+            XCTAssertTrue(Conv2dNarrowOutput.applies(g), what)
+            let xs = Shape4(n: 2, c: c, h: 7, w: 6)
+            let x = rng.normalTensor([xs.n, xs.c, xs.h, xs.w]), w = rng.normalTensor([o, c, k, k], std: 0.5), b = rng.normalTensor([o])
+            let y = Conv2d.forward(x, weight: w, bias: b, stride: 1, padding: padding)
+            let f: ([[Double]]) -> [Double] = { a in
+                Ref.conv2d(a[0], xs, weight: a[1], outChannels: o, kernel: k, bias: a[2], stride: 1, padding: padding)
+            }
+            let inputs = [x.doubles, w.doubles, b.doubles]
+            assertClose(y, f(inputs), "\(what) forward", tolerance: 1e-5)
+            let r = rng.normalTensor(y.shape)
+            let start = rng.normalTensor(w.shape)
+            var gw = start
+            let gx = Conv2d.backward(x, weight: w, outputGrad: r, stride: 1, padding: padding, weightGrad: &gw)!
+            assertGradient(gx, GradientCheck.numeric(f, at: inputs, upstream: r.doubles, wrt: 0), "\(what) ∂x")
+            assertGradient(gw - start, GradientCheck.numeric(f, at: inputs, upstream: r.doubles, wrt: 1), "\(what) ∂w")
+        }
+    }
+
     func testLinearGradients() {
         var rng = RandomGenerator(seed: 13)
         let n = 3, i = 5, o = 4

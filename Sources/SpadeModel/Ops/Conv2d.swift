@@ -1,6 +1,6 @@
 /// 2-D convolution (PyTorch `Conv2d` semantics: zero padding, cross-correlation, weight [O, C, kh, kw])
 /// by im2col + GEMM, forward and backward side by side (wide 3×3 same-padded convs: Winograd, see
-/// `Conv2dWinograd`).
+/// `Conv2dWinograd`; convs with few outputs: `Conv2dNarrowOutput`).
 ///
 /// The column matrix is built for a band of output rows at a time so that memory stays bounded
 /// (a 3×3 conv of 128 channels at 256² would need 300 MB at once); the im2col copy is spread over the
@@ -36,7 +36,7 @@ private func bandRows(_ g: Conv2dGeometry, outH: Int, outW: Int) -> Int {
 
 /// The output columns ow whose input column ow·s − p + j lies inside 0..<w: the rest read zero padding.
 @inline(__always)
-private func inBoundsColumns(outW: Int, w: Int, stride s: Int, padding p: Int, kernelColumn j: Int) -> Range<Int> {
+func inBoundsColumns(outW: Int, w: Int, stride s: Int, padding p: Int, kernelColumn j: Int) -> Range<Int> {
     let lo = p - j > 0 ? (p - j + s - 1) / s : 0
     let last = w - 1 + p - j
     let hi = last < 0 ? 0 : min(outW, last / s + 1)
@@ -124,8 +124,9 @@ public enum Conv2d {
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d: bias \(bias.shape) for \(g.outChannels) outputs") }
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(oh > 0 && ow > 0, "conv2d: input \(x.shape) too small for kernel \(g.kernelH), padding \(padding)")
-        if Conv2dWinograd.applies(g, outH: oh, outW: ow) {
-            var y = Conv2dWinograd.forward(x, weight: weight)
+        if Conv2dWinograd.applies(g, outH: oh, outW: ow) || Conv2dNarrowOutput.applies(g) {
+            var y = Conv2dNarrowOutput.applies(g) ? Conv2dNarrowOutput.forward(x, weight: weight, geometry: g)
+                                                  : Conv2dWinograd.forward(x, weight: weight)
             if let bias { addChannelBias(&y, bias) }
             return y
         }
@@ -182,6 +183,10 @@ public enum Conv2d {
                                stride: stride, padding: padding)
         let (oh, ow) = g.outputSize(h: h, w: w)
         precondition(gy.shape == [n, g.outChannels, oh, ow], "conv2d backward: output grad \(gy.shape), expected \([n, g.outChannels, oh, ow])")
+        if Conv2dNarrowOutput.applies(g) {
+            Conv2dNarrowOutput.accumulateWeightGradient(x, outputGrad: gy, geometry: g, into: &weightGrad)
+            return
+        }
         let band = bandRows(g, outH: oh, outW: ow)
         var col = scratchBand(g.isPointwise ? 0 : g.columnRows * band * ow)
         x.withPointer { xp in
@@ -228,6 +233,9 @@ public enum Conv2d {
         let transposed = Conv2dGeometry(inChannels: g.outChannels, outChannels: c, kernel: g.kernelH, stride: stride, padding: padding)
         if Conv2dWinograd.applies(transposed, outH: h, outW: w) {
             return Conv2dWinograd.inputGradient(gy, weight: weight)
+        }
+        if Conv2dNarrowOutput.applies(g) {
+            return Conv2dNarrowOutput.inputGradient(inputShape: inputShape, weight: weight, outputGrad: gy, geometry: g)
         }
         if g.isPointwise {
             var gx = Tensor(uninitializedShape: inputShape)  // every element is a GEMM output
