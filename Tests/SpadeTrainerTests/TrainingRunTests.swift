@@ -53,6 +53,13 @@ final class TrainingRunTests: XCTestCase {
 
     func quiet(_ line: String) {}
 
+    /// A run started in `root/name` and trained to its `maxSteps`.
+    func finishedRun(_ s: TrainingSettings, named name: String) throws -> TrainingRun {
+        let run = try TrainingRun.start(s, in: (root as NSString).appendingPathComponent(name), report: quiet)
+        try run.run(quiet: true, report: quiet)
+        return run
+    }
+
     func testTinyModelTrainsAndWritesCheckpointSamplesAndLosses() throws {
         var s = settings(vae: false)
         s.maxSteps = 4
@@ -82,9 +89,7 @@ final class TrainingRunTests: XCTestCase {
     func testResumedRunIsBitIdenticalToUninterruptedRun() throws {
         var s = settings(vae: true)
         s.maxSteps = 6
-        let straightDir = (root as NSString).appendingPathComponent("straight")
-        let straight = try TrainingRun.start(s, in: straightDir, report: quiet)
-        try straight.run(quiet: true, report: quiet)
+        let straight = try finishedRun(s, named: "straight")
 
         s.maxSteps = 3
         let splitDir = (root as NSString).appendingPathComponent("split")
@@ -100,7 +105,7 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertGreaterThan(a.count, 50)
         for (x, y) in zip(a, b) { XCTAssertEqual(x.1, y.1, "\(x.0) differs after resume") }
         XCTAssertNotNil(try PaintingModel.load(path: resumed.modelPath).encoder)
-        let straightLosses = try String(contentsOfFile: "\(straightDir)/losses.csv", encoding: .utf8)
+        let straightLosses = try String(contentsOfFile: "\(straight.directory)/losses.csv", encoding: .utf8)
         let resumedLosses = try String(contentsOfFile: "\(splitDir)/losses.csv", encoding: .utf8)
         XCTAssertEqual(straightLosses, resumedLosses)
     }
@@ -108,9 +113,7 @@ final class TrainingRunTests: XCTestCase {
     func testFineTuningStartsFromAPaintingModelsGeneratorAndEncoder() throws {
         var s = settings(vae: true)
         s.maxSteps = 2
-        let firstDir = (root as NSString).appendingPathComponent("first")
-        let first = try TrainingRun.start(s, in: firstDir, report: quiet)
-        try first.run(quiet: true, report: quiet)
+        let first = try finishedRun(s, named: "first")
 
         // Before any step, the fine-tuning run holds exactly the model's generator and encoder.
         s.initialWeights = first.modelPath
