@@ -69,7 +69,8 @@ public final class SPADE: Module {
             preconditionFailure("SPADE.backward without a training forward")
         }
         // out = n·(1+γ) + β  ⇒  ∂n = g·(1+γ), ∂γ = g·n, ∂β = g
-        var gNormed = Tensor(shape: gy.shape), gGamma = Tensor(shape: gy.shape)
+        // Every element of both is written below.
+        var gNormed = Tensor(uninitializedShape: gy.shape), gGamma = Tensor(uninitializedShape: gy.shape)
         let count = gy.count
         gy.withPointer { gp in
             normed.withPointer { np in
@@ -105,7 +106,7 @@ public final class SPADE: Module {
     static func modulate(_ n: Tensor, gamma: Tensor, beta: Tensor) -> Tensor {
         checkSameShape("SPADE modulation (gamma)", n, gamma)
         checkSameShape("SPADE modulation (beta)", n, beta)
-        var out = Tensor(shape: n.shape)
+        var out = Tensor(uninitializedShape: n.shape)  // every element is written below
         let count = n.count
         n.withPointer { np in
             gamma.withPointer { gp in
