@@ -84,7 +84,7 @@ public final class Adam: Module {
                             Parallel.forRanges(n, minChunk: 1 << 15) { r in
                                 var i = r.lowerBound
                                 while i + 8 <= r.upperBound {
-                                    var m = Self.load(mp + i), v = Self.load(vp + i), w = Self.load(wp + i)
+                                    var m = Self.load(UnsafePointer(mp + i)), v = Self.load(UnsafePointer(vp + i)), w = Self.load(UnsafePointer(wp + i))
                                     update(Self.load(gp + i), &m, &v, &w)
                                     Self.store(m, mp + i); Self.store(v, vp + i); Self.store(w, wp + i)
                                     i += 8
@@ -102,11 +102,6 @@ public final class Adam: Module {
                 }
             }
         }
-    }
-
-    @inline(__always)
-    private static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     @inline(__always)
