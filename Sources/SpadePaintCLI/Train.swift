@@ -109,6 +109,9 @@ struct Train: ParsableCommand {
         let trainingRun: TrainingRun
         do {
             if let resume {
+                if initFrom != nil {
+                    throw ValidationError("--init-from starts a new run from a model; --resume continues \(resume) from its own checkpoint (give one of them)")
+                }
                 trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps)
             } else {
                 guard let data, let runDirectory else { throw ValidationError("give --data DIR and --run RUN_DIR (or --resume RUN_DIR)") }

@@ -125,13 +125,15 @@ final class TrainingRunTests: XCTestCase {
         try tuned.run(quiet: true, report: quiet)
         XCTAssertEqual(tuned.step, 2)
 
-        // A model of another configuration is refused, naming the file.
+        // A model of another configuration is refused, naming the file, before the run directory is made.
         var other = settings(vae: true)
         other.model.ngf = 8
         other.initialWeights = first.modelPath
-        XCTAssertThrowsError(try TrainingRun.start(other, in: (root as NSString).appendingPathComponent("other"), report: quiet)) {
+        let otherDir = (root as NSString).appendingPathComponent("other")
+        XCTAssertThrowsError(try TrainingRun.start(other, in: otherDir, report: quiet)) {
             XCTAssertTrue("\($0)".contains(first.modelPath) && "\($0)".contains("differs"), "\($0)")
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: otherDir))
     }
 
     func testBadDatasetIsReportedBeforeTraining() throws {

@@ -36,6 +36,10 @@ public final class TrainingRun {
         if FileManager.default.fileExists(atPath: settingsPath) {
             throw TrainingError("\(directory) already holds a run; continue it with --resume \(directory) or choose another --run")
         }
+        if let initial = settings.initialWeights {
+            // Before the dataset check (minutes on a large set) and before anything is created on disk.
+            try checkInitialWeights(initial, fit: settings.model)
+        }
         do {
             try FileManager.default.createDirectory(atPath: (directory as NSString).appendingPathComponent("samples"),
                                                     withIntermediateDirectories: true)
@@ -112,13 +116,19 @@ public final class TrainingRun {
         }
     }
 
+    /// A fine-tuning start must be a readable painting model of exactly the run's configuration.
+    static func checkInitialWeights(_ path: String, fit config: SPADEConfig) throws {
+        let file = try SafeTensorsFile(path: path)
+        if let savedConfig = try GeneratorCheckpoint.storedConfig(in: file), savedConfig != config {
+            throw TrainingError("\(path): its model configuration \(savedConfig.jsonString()) differs from this run's "
+                                + "\(config.jsonString()); start with the options the model was trained with")
+        }
+    }
+
     /// Fine-tuning start: the generator and encoder from a painting model of exactly this configuration.
     static func loadInitialWeights(_ path: String, into training: SPADETraining, report: (String) -> Void) throws {
+        try checkInitialWeights(path, fit: training.generator.config)
         let file = try SafeTensorsFile(path: path)
-        if let savedConfig = try GeneratorCheckpoint.storedConfig(in: file), savedConfig != training.generator.config {
-            throw TrainingError("\(path): its model configuration \(savedConfig.jsonString()) differs from this run's "
-                                + "\(training.generator.config.jsonString()); start with the options the model was trained with")
-        }
         var parts = [StateDict.Part(training.generator)]
         if let encoder = training.encoder {
             guard file.names.contains(where: { $0.hasPrefix(PaintingModel.encoderPrefix) }) else {
