@@ -59,18 +59,12 @@ enum Conv2dNarrowOutput {
                                          into weightGrad: inout Tensor) {
         let (n, c, h, w) = x.nchw("narrow conv weight gradient")
         let kk = g.kernelH * g.kernelH, rows = g.outChannels * kk, hw = h * w
-        var shifted = [Float](unsafeUninitializedCapacity: rows * hw) { _, initialized in initialized = rows * hw }
         var grouped = [Float](repeating: 0, count: rows * c)  // gWr[(o, i, j)][c], summed over the batch
         x.withPointer { xp in
-            gy.withPointer { gyp in
-                shifted.withUnsafeMutableBufferPointer { sb in
-                    grouped.withUnsafeMutableBufferPointer { gb in
-                        for s in 0..<n {
-                            shiftOutputGradient(gyp, sample: s, geometry: g, height: h, width: w, into: sb.baseAddress!)
-                            sgemm(transB: true, m: rows, n: c, k: hw, a: sb.baseAddress!, lda: hw, b: xp + s * c * hw, ldb: hw,
-                                  beta: 1, c: gb.baseAddress!, ldc: c)
-                        }
-                    }
+            grouped.withUnsafeMutableBufferPointer { gb in
+                forEachShiftedSample(gy, batch: n, geometry: g, height: h, width: w) { s, shifted in
+                    sgemm(transB: true, m: rows, n: c, k: hw, a: shifted, lda: hw, b: xp + s * c * hw, ldb: hw,
+                          beta: 1, c: gb.baseAddress!, ldc: c)
                 }
             }
         }
@@ -89,17 +83,11 @@ enum Conv2dNarrowOutput {
         let rows = g.outChannels * g.kernelH * g.kernelH, hw = h * w
         let wr = regroupedWeight(weight, g)
         var gx = Tensor(uninitializedShape: inputShape)  // every element is a GEMM output
-        var shifted = [Float](unsafeUninitializedCapacity: rows * hw) { _, initialized in initialized = rows * hw }
-        gy.withPointer { gyp in
-            gx.withMutablePointer { gxp in
-                wr.withUnsafeBufferPointer { wb in
-                    shifted.withUnsafeMutableBufferPointer { sb in
-                        for s in 0..<n {
-                            shiftOutputGradient(gyp, sample: s, geometry: g, height: h, width: w, into: sb.baseAddress!)
-                            sgemm(transA: true, m: c, n: hw, k: rows, a: wb.baseAddress!, lda: c, b: sb.baseAddress!, ldb: hw,
-                                  c: gxp + s * c * hw, ldc: hw)
-                        }
-                    }
+        gx.withMutablePointer { gxp in
+            wr.withUnsafeBufferPointer { wb in
+                forEachShiftedSample(gy, batch: n, geometry: g, height: h, width: w) { s, shifted in
+                    sgemm(transA: true, m: c, n: hw, k: rows, a: wb.baseAddress!, lda: c, b: shifted, ldb: hw,
+                          c: gxp + s * c * hw, ldc: hw)
                 }
             }
         }
@@ -118,6 +106,22 @@ enum Conv2dNarrowOutput {
             }
         }
         return wr
+    }
+
+    /// Both gradients read the output gradient through the same shifted planes: calls `body(sample, planes)`
+    /// for each sample, with planes[(o·k² + t)] = that sample's ∂y shifted by kernel tap t (one scratch buffer).
+    static func forEachShiftedSample(_ gy: Tensor, batch n: Int, geometry g: Conv2dGeometry, height h: Int, width w: Int,
+                                     _ body: (Int, UnsafePointer<Float>) -> Void) {
+        let count = g.outChannels * g.kernelH * g.kernelH * h * w
+        var shifted = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        gy.withPointer { gyp in
+            shifted.withUnsafeMutableBufferPointer { sb in
+                for s in 0..<n {
+                    shiftOutputGradient(gyp, sample: s, geometry: g, height: h, width: w, into: sb.baseAddress!)
+                    body(s, sb.baseAddress!)
+                }
+            }
+        }
     }
 
     /// G[(o·k² + i·k + j)][y·w + x] = gy[s, o, y − i + p, x − j + p], zero where that falls outside the output.
