@@ -84,7 +84,7 @@ enum WinogradConv {
                     // both cores busy even when a small rectangle has few tiles.
                     Parallel.forEach(points) { xi in
                         sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * ld, ldb: ld,
-                              c: m + xi * cout * ld, ldc: ld, splitColumns: false)
+                              c: m + xi * cout * ld, ldc: ld, split: false)
                     }
                     outputTransform(tile, m, channels: cout, band: band, tilesX: tilesX, ld: ld, out: out, planeStride: band.area)
                     epilogue(band, out)
@@ -126,7 +126,7 @@ enum WinogradConv {
                                            v: v, serial: true)
                             for xi in 0..<points {
                                 sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * ld, ldb: ld,
-                                      c: m + xi * cout * ld, ldc: ld, splitColumns: false)
+                                      c: m + xi * cout * ld, ldc: ld, split: false)
                             }
                             outputTransform(tile, m, channels: cout, band: chunk, tilesX: tilesX, ld: ld, out: out + (cy0 - y) * rw,
                                             planeStride: band.area, serial: true)

@@ -3,37 +3,50 @@ import Dispatch
 
 /// Row-major single-precision GEMM: C = alpha · op(A) · op(B) + beta · C, through OpenBLAS.
 ///
-/// OpenBLAS itself runs single-threaded; a large product is split into column blocks of C that run on
-/// `Parallel.threads` Dispatch workers. One threading system instead of two: with OpenBLAS's own
-/// threads next to Dispatch's, a busy machine made both wait on each other (measured: a training
-/// iteration took 6.3 s with two threads and 3.2 s with one). Each element of C is still computed by
-/// one sgemm over the whole k range, so results do not depend on the split. `splitColumns: false` is for
-/// callers that already run several products side by side on the workers.
+/// OpenBLAS itself runs single-threaded; a large product is split into column blocks of C (or, when C
+/// has too few columns for that, row blocks) that run on `Parallel.threads` Dispatch workers. One
+/// threading system instead of two: with OpenBLAS's own threads next to Dispatch's, a busy machine made
+/// both wait on each other (measured: a training iteration took 6.3 s with two threads and 3.2 s with
+/// one). Each element of C is still computed by one sgemm over the whole k range. Row blocks matter for
+/// products with few columns and many rows (a conv over a small rectangle, a coarse layer at batch 1):
+/// they are bound by reading A, and split by rows both cores read it. `split: false` is for callers that
+/// already run several products side by side on the workers.
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
            b: UnsafePointer<Float>, ldb: Int,
-           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, splitColumns: Bool = true) {
+           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true) {
     Parallel.configureBLAS()
     let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
-    let parts = splitColumns ? min(Parallel.threads, n / minimumColumnsPerPart) : 1
-    guard parts > 1, m * n * k >= minimumWorkToSplit else {
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
-                    beta, c, Int32(ldc))
-        return
+    func product(rows m0: Int, _ rowCount: Int, columns n0: Int, _ columnCount: Int) {
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(rowCount), Int32(columnCount), Int32(k), alpha,
+                    a + (transA ? m0 : m0 * lda), Int32(lda), b + (transB ? n0 * ldb : n0), Int32(ldb),
+                    beta, c + m0 * ldc + n0, Int32(ldc))
     }
-    // Column blocks rounded to 16 floats so every block starts on a cache line of C's rows.
-    let step = ((n + parts - 1) / parts + 15) / 16 * 16
-    DispatchQueue.concurrentPerform(iterations: parts) { p in
-        let n0 = p * step
-        let width = min(n, n0 + step) - n0
-        guard width > 0 else { return }
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(width), Int32(k), alpha, a, Int32(lda),
-                    b + (transB ? n0 * ldb : n0), Int32(ldb), beta, c + n0, Int32(ldc))
+    let worthSplitting = split && Parallel.threads > 1 && m * n * k >= minimumWorkToSplit
+    let columnParts = worthSplitting ? min(Parallel.threads, n / minimumColumnsPerPart) : 1
+    let rowParts = worthSplitting ? min(Parallel.threads, m / minimumRowsPerPart) : 1
+    if columnParts > 1 {
+        // Blocks rounded to 16 floats so every block starts on a cache line of C's rows.
+        let step = ((n + columnParts - 1) / columnParts + 15) / 16 * 16
+        DispatchQueue.concurrentPerform(iterations: columnParts) { p in
+            let n0 = p * step
+            if n0 < n { product(rows: 0, m, columns: n0, min(n, n0 + step) - n0) }
+        }
+    } else if rowParts > 1 {
+        // Blocks of whole micro-kernel rows (16 for the AVX-512 kernels).
+        let step = ((m + rowParts - 1) / rowParts + 15) / 16 * 16
+        DispatchQueue.concurrentPerform(iterations: rowParts) { p in
+            let m0 = p * step
+            if m0 < m { product(rows: m0, min(m, m0 + step) - m0, columns: 0, n) }
+        }
+    } else {
+        product(rows: 0, m, columns: 0, n)
     }
 }
 
 /// Below these sizes a split costs more in hand-offs than it gains.
 private let minimumColumnsPerPart = 64
+private let minimumRowsPerPart = 64
 private let minimumWorkToSplit = 1 << 21
 
 public enum BLAS {
