@@ -28,6 +28,9 @@ struct BenchSynth: ParsableCommand {
     @Flag(help: "Skip the PyTorch comparison.")
     var noTorch = false
 
+    @Flag(help: "Also print where a full frame's and a restyle's time goes, per block and stage.")
+    var profile = false
+
     @Option(help: "The PyTorch timing script.")
     var torchScript = "Tests/fixtures/bench_torch_synth.py"
 
@@ -36,6 +39,7 @@ struct BenchSynth: ParsableCommand {
         var options = SynthBenchmark.Options()
         options.cellDabs = max(1, cellDabs)
         options.largeDabs = max(1, largeDabs)
+        options.profile = profile
         if !noTorch {
             if !FileManager.default.fileExists(atPath: torchScript) {
                 print("PyTorch: script \(torchScript) not found (run from the repository root or pass --torch-script)")

@@ -25,6 +25,8 @@ public enum SynthBenchmark {
         /// The PyTorch timing script; nil skips PyTorch.
         public var torchScript: String?
         public var seed: UInt64 = 1
+        /// Also print where a full frame's and a restyle's time goes, per block and stage.
+        public var profile = false
         public init() {}
     }
 
@@ -192,6 +194,23 @@ public enum SynthBenchmark {
             }
             restyle = median(times)
         }
+        if options.profile {
+            // One more of each, timed per stage.
+            engine.collectsProfile = true
+            _ = try dab(PixelRect(x: lw / 3, y: lh / 2, width: 26, height: 26))
+            let dabProfile = engine.lastProfile
+            var restyled: [Stage] = []
+            if config.useVAE, let z {
+                try engine.setStyle(z: z)
+                _ = engine.render()!
+                restyled = engine.lastProfile
+            }
+            engine.invalidate()
+            _ = engine.render()!
+            let full = engine.lastProfile
+            engine.collectsProfile = false
+            emitProfile(full: full, dab: dabProfile, restyle: restyled, emit: emit)
+        }
         // The incremental result after all those edits against a full recompute of the same input.
         let incremental = engine.render()!
         engine.invalidate()
@@ -204,6 +223,28 @@ public enum SynthBenchmark {
                           fullGMAC: Double(fullMACs) / 1e9, cellDabArea: median(cell.map(\.1)),
                           dab1Area: median(large.map(\.1)), incrementalMaxDiff: diff, torchFullMs: torchMs,
                           torchMaxDiff: torchDiff, torchNote: torchNote)
+    }
+
+    typealias Stage = (layer: String, stage: String, ms: Double)
+
+    /// One line per block: a full frame's time per stage, and the totals of a ~1% dab and a restyle.
+    static func emitProfile(full: [Stage], dab: [Stage], restyle: [Stage], emit: (String) -> Void) {
+        func sum(_ p: [Stage], layer: String? = nil, stage: String? = nil) -> Double {
+            p.filter { (layer == nil || $0.layer == layer!) && (stage == nil || $0.stage == stage!) }.reduce(0) { $0 + $1.ms }
+        }
+        func line(_ name: String, _ layer: String?) -> String {
+            name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + String(format: " %10.1f %8.1f %8.1f %10.1f %8.1f  | %7.1f %8.1f",
+                         sum(full, layer: layer, stage: "modulation"), sum(full, layer: layer, stage: "norm_0"),
+                         sum(full, layer: layer, stage: "conv_0"), sum(full, layer: layer, stage: "conv_1+shortcut"),
+                         sum(full, layer: layer), sum(dab, layer: layer), sum(restyle, layer: layer))
+        }
+        var layers: [String] = []
+        for e in full where !layers.contains(e.layer) { layers.append(e.layer) }
+        emit("  where the time goes (ms): a full frame per stage | a ~1% dab and a restyle per block")
+        emit("    layer        modulation   norm_0   conv_0  conv_1+sc    total  |   dab1  restyle")
+        for l in layers { emit("    " + line(l, l)) }
+        emit("    " + line("all", nil))
     }
 
     struct TorchError: Error, CustomStringConvertible {

@@ -44,6 +44,10 @@ public final class InferenceEngine {
         public var outputFraction: Double = 0
     }
     public private(set) var lastStats = RenderStats()
+    /// When on, `render` times each stage (benchmarks' "where the time goes"); off by default.
+    public var collectsProfile = false
+    /// Wall time of each stage of the last `render` with `collectsProfile` on: (block or layer, stage, ms).
+    public private(set) var lastProfile: [(layer: String, stage: String, ms: Double)] = []
 
     // Prepared weights.
     private let labels: LabelLevels
@@ -258,26 +262,34 @@ public final class InferenceEngine {
         let (oh, ow) = config.outputSize
         stats.outputFraction = Double(c.pendingImage.area) / Double(oh * ow)
 
+        lastProfile = []
         if shouldCancel() { return nil }
-        runFC(c, &stats)
+        timed("fc", "fc") { runFC(c, &stats) }
         for (k, plan) in blocks.enumerated() {
             let cache = c.blocks[k]
             let previous: [Float] = k == 0 ? c.fc : c.blocks[k - 1].out
             for (s, spade) in plan.spades.enumerated() {
                 if shouldCancel() { return nil }
-                runLabelBranch(spade, cache.spades[s], plan: plan, &stats)
+                timed(plan.name, "modulation") { runLabelBranch(spade, cache.spades[s], plan: plan, &stats) }
             }
             if shouldCancel() { return nil }
-            runA0(plan, cache, previous: previous)
+            timed(plan.name, "norm_0") { runA0(plan, cache, previous: previous) }
             if shouldCancel() { return nil }
-            runA1(plan, cache, &stats)
+            timed(plan.name, "conv_0") { runA1(plan, cache, &stats) }
             if shouldCancel() { return nil }
-            runOut(plan, cache, previous: previous, &stats)
+            timed(plan.name, "conv_1+shortcut") { runOut(plan, cache, previous: previous, &stats) }
         }
         if shouldCancel() { return nil }
-        runImage(c, &stats)
+        timed("conv_img", "conv_img") { runImage(c, &stats) }
         lastStats = stats
         return Tensor(shape: [1, 3, oh, ow], data: c.image)
+    }
+
+    private func timed(_ layer: String, _ stage: String, _ body: () -> Void) {
+        guard collectsProfile else { return body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        lastProfile.append((layer, stage, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
     }
 
     private func renderFullFrame(shouldCancel: () -> Bool) -> Tensor? {
