@@ -15,8 +15,11 @@ enum WinogradConv {
     /// conv_img (64→3, 16→3 at 256²) runs 1.5–7× faster than im2col, whose columns are 9·cin floats per
     /// pixel against the Winograd domain's 4·cin (F(2, 3)) or 2.25·cin (F(4, 3)).
     nonisolated(unsafe) static var minimumChannels = 8
-    /// Output pixels below which a rectangle stays on im2col (too few tiles for 16 GEMMs to be worth it).
-    nonisolated(unsafe) static var minimumArea = 16
+    /// Output pixels below which a rectangle stays on im2col. Few pixels make a conv stream its weights, and
+    /// F(2, 3)'s weights are 16/9 as many (the γ‖β convs of a dab, 128 → 2·1024 over a few dozen pixels);
+    /// sgemm splits such products by rows, so both cores stream them. Measured with `bench synth`
+    /// (ADE20K): 100 instead of 16 makes one-cell dabs 15% faster and ~1% dabs 4%, full frames unchanged.
+    nonisolated(unsafe) static var minimumArea = 100
 
     /// F(4, 3) tiles a rectangle needs before it takes the larger tiles (measured: 16² maps of 1024 channels
     /// are faster with F(2, 3), 30² and larger with F(4, 3)).
