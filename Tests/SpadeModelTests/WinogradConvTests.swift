@@ -50,6 +50,25 @@ final class WinogradConvTests: XCTestCase {
         return out
     }
 
+    /// The largest error inside `rect` (infinite where nothing was written) and the count of values written outside it.
+    static func compare(_ got: [Float], _ expected: [Double], channels: Int, height h: Int, width w: Int,
+                        rect: PixelRect) -> (worst: Double, outside: Int) {
+        var worst = 0.0, outside = 0
+        for o in 0..<channels {
+            for y in 0..<h {
+                for xx in 0..<w {
+                    let i = (o * h + y) * w + xx
+                    if y >= rect.y0 && y < rect.y1 && xx >= rect.x0 && xx < rect.x1 {
+                        worst = max(worst, got[i].isNaN ? .infinity : abs(Double(got[i]) - expected[i]))
+                    } else if !got[i].isNaN {
+                        outside += 1
+                    }
+                }
+            }
+        }
+        return (worst, outside)
+    }
+
     func check(cin: Int, cout: Int, height h: Int, width w: Int, rects: [PixelRect], seed: UInt64,
                file: StaticString = #filePath, line: UInt = #line) {
         var rng = RandomGenerator(seed: seed)
@@ -75,19 +94,7 @@ final class WinogradConvTests: XCTestCase {
                                      epilogue: epilogue)
                 }
             }
-            var worst = 0.0, outside = 0
-            for o in 0..<cout {
-                for y in 0..<h {
-                    for xx in 0..<w {
-                        let i = (o * h + y) * w + xx
-                        if y >= rect.y0 && y < rect.y1 && xx >= rect.x0 && xx < rect.x1 {
-                            worst = max(worst, got[i].isNaN ? .infinity : abs(Double(got[i]) - expected[i]))
-                        } else if !got[i].isNaN {
-                            outside += 1
-                        }
-                    }
-                }
-            }
+            let (worst, outside) = Self.compare(got, expected, channels: cout, height: h, width: w, rect: rect)
             XCTAssertLessThanOrEqual(worst, tolerance, "\(cin)→\(cout) on \(h)x\(w), rect \(rect), F(\(large ? 4 : 2), 3), tile-local \(tileLocal)",
                                      file: file, line: line)
             XCTAssertEqual(outside, 0, "wrote outside \(rect), F(\(large ? 4 : 2), 3), tile-local \(tileLocal)", file: file, line: line)

@@ -13,6 +13,8 @@ struct FoldedConv {
     let bias: [Float]?
     /// 3×3 convs: the Winograd-domain weights, transformed on first use by `WinogradConv`.
     let winograd: WinogradWeights?
+    /// Convs with few outputs (conv_img): the weight regrouped for `NarrowRectConv`, one row per output and tap.
+    let narrow: [Float]?
 
     var padding: Int { kernel / 2 }
     var columnRows: Int { inChannels * kernel * kernel }
@@ -32,6 +34,9 @@ struct FoldedConv {
         weight = w.data
         self.bias = bias
         winograd = kernel == 3 ? WinogradWeights(weight: w.data, outChannels: outChannels, inChannels: inChannels) : nil
+        narrow = NarrowRectConv.applies(outChannels: outChannels, kernel: kernel)
+            ? Conv2dNarrowOutput.regroupedWeight(w.data, outChannels: outChannels, inChannels: inChannels, taps: kernel * kernel)
+            : nil
     }
 
     /// The two convs' outputs stacked along channels (first `a`'s, then `b`'s): one GEMM instead of two.

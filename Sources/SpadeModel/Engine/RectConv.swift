@@ -40,6 +40,11 @@ enum RectConv {
     static func run(_ conv: FoldedConv, input: UnsafePointer<Float>, height h: Int, width w: Int, rect: PixelRect,
                     scratch: EngineScratch, epilogue: (PixelRect, UnsafePointer<Float>) -> Void) -> Int {
         if rect.isEmpty { return 0 }
+        if let regrouped = conv.narrow {
+            NarrowRectConv.run(conv, regrouped: regrouped, input: input, height: h, width: w, rect: rect, scratch: scratch,
+                               epilogue: epilogue)
+            return conv.outChannels * conv.columnRows * rect.area
+        }
         if WinogradConv.applies(to: conv, rect: rect) {
             WinogradConv.run(conv, input: input, height: h, width: w, rect: rect, scratch: scratch, epilogue: epilogue)
             return conv.outChannels * conv.columnRows * rect.area
@@ -96,6 +101,66 @@ enum RectConv {
                         for xi in lo..<hi { d[xi] = src[xi] }
                         for xi in hi..<rw { d[xi] = 0 }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Convs with few outputs (conv_img: 64 → 3 or 16 → 3, 3×3) the way `Conv2dNarrowOutput` runs them in
+/// training: im2col's GEMM would have 3 rows, Winograd's 36 GEMMs 3 rows each. Instead one GEMM of the
+/// regrouped weight (a row per output and kernel tap) over the input window the rectangle reads, then each
+/// output pixel sums its k² taps' products. Same epilogue contract as `RectConv.run`.
+enum NarrowRectConv {
+    static func applies(outChannels: Int, kernel: Int) -> Bool {
+        kernel > 1 && outChannels * kernel * kernel <= 32
+    }
+
+    static func run(_ conv: FoldedConv, regrouped: [Float], input: UnsafePointer<Float>, height h: Int, width w: Int,
+                    rect: PixelRect, scratch: EngineScratch, epilogue: (PixelRect, UnsafePointer<Float>) -> Void) {
+        let k = conv.kernel, taps = k * k, p = conv.padding, cin = conv.inChannels, cout = conv.outChannels
+        let rows = cout * taps, rw = rect.width
+        // The input columns the rectangle reads; whole rows of the map are read in place.
+        let x0 = max(0, rect.x0 - p), x1 = min(w, rect.x1 + p), ww = x1 - x0
+        let inPlace = x0 == 0 && x1 == w
+        let band = max(1, min(rect.height, EngineScratch.bandBudget / (max(rows, cin) * ww) - 2 * p))
+        let windowFloats = (band + 2 * p) * ww
+        scratch.reserve(columns: inPlace ? 0 : cin * windowFloats, product: cout * band * rw, transformed: rows * windowFloats)
+        regrouped.withUnsafeBufferPointer { wb in
+            scratch.withWinogradBuffers { packed, values, products in
+                var y = rect.y0
+                while y < rect.y1 {
+                    let bandRows = min(band, rect.y1 - y)
+                    let wy0 = max(0, y - p), wy1 = min(h, y + bandRows + p), n = (wy1 - wy0) * ww
+                    var b = input + wy0 * w, ldb = h * w
+                    if !inPlace {
+                        Parallel.forEach(cin) { c in
+                            for yy in wy0..<wy1 {
+                                (packed + c * n + (yy - wy0) * ww).update(from: input + c * h * w + yy * w + x0, count: ww)
+                            }
+                        }
+                        b = UnsafePointer(packed)
+                        ldb = n
+                    }
+                    sgemm(m: rows, n: n, k: cin, a: wb.baseAddress!, lda: cin, b: b, ldb: ldb, c: products, ldc: n)
+                    Parallel.forEach(cout * bandRows) { job in
+                        let o = job / bandRows, yi = job % bandRows, oy = y + yi
+                        let dst = values + o * bandRows * rw + yi * rw
+                        dst.update(repeating: 0, count: rw)
+                        for i in 0..<k {
+                            let iy = oy + i - p
+                            if iy < 0 || iy >= h { continue }
+                            for j in 0..<k {
+                                // Output columns whose tap x + j − p lies inside the map (zero padding elsewhere).
+                                let lo = max(rect.x0, p - j), hi = min(rect.x1, w + p - j)
+                                if lo >= hi { continue }
+                                let src = products + (o * taps + i * k + j) * n + (iy - wy0) * ww + (j - p - x0)
+                                for x in lo..<hi { dst[x - rect.x0] += src[x] }
+                            }
+                        }
+                    }
+                    epilogue(PixelRect(y0: y, y1: y + bandRows, x0: rect.x0, x1: rect.x1), values)
+                    y += bandRows
                 }
             }
         }

@@ -96,13 +96,15 @@ enum Conv2dNarrowOutput {
 
     /// Wr[(o·k² + t)][c] = W[o, c, t].
     static func regroupedWeight(_ weight: Tensor, _ g: Conv2dGeometry) -> [Float] {
-        let kk = g.kernelH * g.kernelH, c = g.inChannels
-        var wr = [Float](repeating: 0, count: g.outChannels * kk * c)
-        weight.withPointer { wp in
-            for o in 0..<g.outChannels {
-                for ch in 0..<c {
-                    for t in 0..<kk { wr[(o * kk + t) * c + ch] = wp[(o * c + ch) * kk + t] }
-                }
+        regroupedWeight(weight.data, outChannels: g.outChannels, inChannels: g.inChannels, taps: g.kernelH * g.kernelH)
+    }
+
+    /// Wr[(o · taps + t) · cin + c] = W[(o · cin + c) · taps + t]: each kernel tap of each output a row over the inputs.
+    static func regroupedWeight(_ weight: [Float], outChannels: Int, inChannels c: Int, taps kk: Int) -> [Float] {
+        var wr = [Float](repeating: 0, count: outChannels * kk * c)
+        for o in 0..<outChannels {
+            for ch in 0..<c {
+                for t in 0..<kk { wr[(o * kk + t) * c + ch] = weight[(o * c + ch) * kk + t] }
             }
         }
         return wr
