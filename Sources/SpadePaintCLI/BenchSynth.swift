@@ -22,6 +22,9 @@ struct BenchSynth: ParsableCommand {
     @Option(help: "26x26 dabs to time (median).")
     var largeDabs = 20
 
+    @Option(help: "Restyles (new z) to time for the VAE models (median).")
+    var restyles = 20
+
     @Option(help: "Only these cases (comma-separated: ade20k, ade20k_vae, default).")
     var cases: String?
 
@@ -39,6 +42,7 @@ struct BenchSynth: ParsableCommand {
         var options = SynthBenchmark.Options()
         options.cellDabs = max(1, cellDabs)
         options.largeDabs = max(1, largeDabs)
+        options.restyles = max(1, restyles)
         options.profile = profile
         if !noTorch {
             if !FileManager.default.fileExists(atPath: torchScript) {

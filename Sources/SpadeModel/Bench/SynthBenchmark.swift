@@ -21,7 +21,7 @@ public enum SynthBenchmark {
         public var cellDabs = 50
         public var largeDabs = 20
         public var fullRuns = 3
-        public var restyles = 5
+        public var restyles = 20
         /// The PyTorch timing script; nil skips PyTorch.
         public var torchScript: String?
         public var seed: UInt64 = 1
