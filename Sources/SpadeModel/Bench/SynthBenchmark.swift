@@ -25,7 +25,7 @@ public enum SynthBenchmark {
         /// The PyTorch timing script; nil skips PyTorch.
         public var torchScript: String?
         public var seed: UInt64 = 1
-        /// Also print where a full frame's and a restyle's time goes, per block and stage.
+        /// Also print where the time goes: a full frame per block and stage, a ~1% dab and a restyle per block.
         public var profile = false
         public init() {}
     }

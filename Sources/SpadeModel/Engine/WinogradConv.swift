@@ -11,9 +11,9 @@
 /// coarse levels, whose GEMMs mostly stream weights, keep F(2, 3).
 enum WinogradConv {
     /// Input channels below which a conv stays on im2col; tests lower it to run the whole engine through this
-    /// path. The output count does not matter: measured here, every trunk shape from 8→8 to 1024→1024 and
-    /// conv_img (64→3, 16→3 at 256²) runs 1.5–7× faster than im2col, whose columns are 9·cin floats per
-    /// pixel against the Winograd domain's 4·cin (F(2, 3)) or 2.25·cin (F(4, 3)).
+    /// path. Measured here, every trunk shape from 8→8 to 1024→1024 runs 1.5–7× faster than im2col, whose
+    /// columns are 9·cin floats per pixel against the Winograd domain's 4·cin (F(2, 3)) or 2.25·cin (F(4, 3)).
+    /// Convs with very few outputs (conv_img) take `NarrowRectConv` before this path is considered.
     nonisolated(unsafe) static var minimumChannels = 8
     /// Output pixels below which a rectangle stays on im2col. Few pixels make a conv stream its weights, and
     /// F(2, 3)'s weights are 16/9 as many (the γ‖β convs of a dab, 128 → 2·1024 over a few dozen pixels);
