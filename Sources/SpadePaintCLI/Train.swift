@@ -52,6 +52,8 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("lambda-feat")) var lambdaFeat: Float = 10
     @Option(name: .customLong("lambda-vgg")) var lambdaVGG: Float = 10
     @Option(name: .customLong("lambda-kld")) var lambdaKLD: Float = 0.05
+    @Option(name: .customLong("lambda-colour"), help: "Not in the reference: weight of an L1 loss between the colour-block means of fake and real (pulls the style encoder to carry colour when there is no VGG loss; 0: off).") var lambdaColour: Float = 0
+    @Option(name: .customLong("colour-block"), help: "Side in pixels of the blocks that --lambda-colour compares.") var colourBlock = ColourLoss.defaultBlock
 
     // Schedule
     @Option(help: "Base learning rate (TTUR: G lr/2, D 2·lr).") var lr = 0.0002
@@ -135,6 +137,12 @@ struct Train: ParsableCommand {
                 settings.lambdaFeat = lambdaFeat
                 settings.lambdaVGG = lambdaVGG
                 settings.lambdaKLD = lambdaKLD
+                guard lambdaColour >= 0 else { throw ValidationError("--lambda-colour must not be negative (got \(lambdaColour))") }
+                if lambdaColour > 0 {
+                    guard colourBlock >= 1 else { throw ValidationError("--colour-block must be at least 1 pixel (got \(colourBlock))") }
+                    settings.lambdaColour = lambdaColour
+                    settings.colourBlock = colourBlock
+                }
                 settings.learningRate = lr
                 settings.niter = niter
                 settings.niterDecay = niterDecay

@@ -156,6 +156,17 @@ enum Ref {
         return y
     }
 
+    /// Means of block×block tiles, ceil mode: an edge tile averages the pixels it holds.
+    static func blockAverage(_ x: [Double], _ xs: Shape4, block: Int) -> [Double] {
+        let oh = (xs.h + block - 1) / block, ow = (xs.w + block - 1) / block
+        var y = [Double](repeating: 0, count: xs.n * xs.c * oh * ow)
+        for p in 0..<(xs.n * xs.c) { for yy in 0..<xs.h { for xx in 0..<xs.w {
+            let rows = min(xs.h - yy / block * block, block), cols = min(xs.w - xx / block * block, block)
+            y[(p * oh + yy / block) * ow + xx / block] += x[(p * xs.h + yy) * xs.w + xx] / Double(rows * cols)
+        } } }
+        return y
+    }
+
     /// max_pool2d(2, stride 2), floor mode: the largest of each 2×2 block.
     static func maxPool2x2(_ x: [Double], _ xs: Shape4) -> [Double] {
         let oh = xs.h / 2, ow = xs.w / 2

@@ -343,6 +343,20 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    func testBlockAverageGradients() {
+        var rng = RandomGenerator(seed: 29)
+        for (h, w, block) in [(8, 8, 4), (7, 10, 3), (5, 4, 5), (3, 3, 1), (6, 9, 16)] {
+            let xs = Shape4(n: 2, c: 3, h: h, w: w)
+            let x = rng.normalTensor([xs.n, xs.c, h, w])
+            let y = Resample.blockAverage(x, block: block)
+            let f: ([[Double]]) -> [Double] = { a in Ref.blockAverage(a[0], xs, block: block) }
+            assertClose(y, f([x.doubles]), "block average \(h)x\(w)/\(block) forward", tolerance: 1e-6)
+            let r = rng.normalTensor(y.shape)
+            assertGradient(Resample.blockAverageBackward(r, block: block, inputHeight: h, inputWidth: w),
+                           GradientCheck.numeric(f, at: [x.doubles], upstream: r.doubles, wrt: 0), "block average \(h)x\(w)/\(block) ∂x")
+        }
+    }
+
     func testMaxPoolGradients() {
         var rng = RandomGenerator(seed: 28)
         for (h, w) in [(4, 6), (5, 7), (2, 2)] {
@@ -445,6 +459,26 @@ final class OpGradientTests: XCTestCase {
         }
         XCTAssertEqual(Loss.l1(b, b).value, 0)
         XCTAssertEqual(Loss.l1(b, b).grad.maxAbs(), 0, "L1 at equality: zero (sign(0)), as PyTorch")
+    }
+
+    /// The colour term: λ · L1 of the tile means, differentiated with respect to the fake only.
+    func testColourLossValueAndGradient() {
+        var rng = RandomGenerator(seed: 30)
+        let xs = Shape4(n: 2, c: 3, h: 12, w: 10), block = 4, lambda: Float = 2.5
+        let real = rng.normalTensor([xs.n, xs.c, xs.h, xs.w])
+        // A constant offset per tile keeps each tile's mean difference away from L1's kink.
+        let offsets = rng.normalAwayFromZero([xs.n, xs.c, 3, 3], gap: 0.05)
+        var fake = real
+        for p in 0..<(xs.n * xs.c) { for y in 0..<xs.h { for x in 0..<xs.w {
+            fake.data[(p * xs.h + y) * xs.w + x] += offsets.data[(p * 3 + y / block) * 3 + x / block]
+        } } }
+        let loss: ([[Double]]) -> [Double] = { t in
+            [Double(lambda) * Ref.l1(Ref.blockAverage(t[0], xs, block: block), Ref.blockAverage(t[1], xs, block: block))]
+        }
+        let (value, grad) = ColourLoss.compute(fake: fake, real: real, block: block, lambda: lambda)
+        XCTAssertEqual(Double(value), loss([fake.doubles, real.doubles])[0], accuracy: 1e-5)
+        assertGradient(grad, GradientCheck.numeric(loss, at: [fake.doubles, real.doubles], upstream: [1], wrt: 0), "colour loss ∂fake")
+        XCTAssertEqual(ColourLoss.compute(fake: real, real: real, lambda: lambda).value, 0, "a picture matches itself")
     }
 
     func testSpectralNormPowerIterationAndGradient() {

@@ -99,4 +99,38 @@ final class TrainingIterationParityTests: XCTestCase {
         XCTAssertEqual(other.optimizerG.step, 7)
         XCTAssertEqual(other.discriminator.scales[1].convs[2].weight.value, training.discriminator.scales[1].convs[2].weight.value)
     }
+
+    /// spadepaint's colour term: off by default (the reference's losses), and when on it is computed on the
+    /// step's own fake and its gradient reaches the generator and, through z, the encoder.
+    func testColourTermIsOffByDefaultAndReachesGeneratorAndEncoder() throws {
+        var config = Self.config
+        config.useVAE = true
+        XCTAssertEqual(TrainingOptions().lambdaColour, 0)
+        var data = RandomGenerator(seed: 14)
+        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
+        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
+        let real = data.normalTensor([2, 3, 64, 64])
+        let eps = data.normalTensor([2, config.zDim])
+        func step(lambda: Float) throws -> (losses: IterationLosses, fake: Tensor, training: SPADETraining) {
+            var rng = RandomGenerator(seed: 12)
+            var options = TrainingOptions()
+            options.discriminatorWidth = 4
+            options.lambdaColour = lambda
+            options.colourBlock = 8
+            let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
+                                         vgg: nil, rng: &rng, notice: { _ in })
+            let (losses, fake) = training.generatorStep(semantics: semantics, real: real, rng: &rng, eps: eps)
+            return (losses, fake, training)
+        }
+        let off = try step(lambda: 0), on = try step(lambda: 4)
+        XCTAssertNil(off.losses.colour)
+        XCTAssertFalse(off.losses.named.contains { $0.0 == "Colour" })
+        XCTAssertEqual(off.fake, on.fake, "same weights, data and ε: the same fake before the update")
+        let expected = ColourLoss.compute(fake: on.fake, real: real, block: 8, lambda: 4).value
+        XCTAssertEqual(try XCTUnwrap(on.losses.colour), expected, accuracy: 1e-6 * max(1, expected))
+        XCTAssertEqual(on.losses.gan, off.losses.gan)
+        func grads(_ m: Module) -> [Float] { m.parameters.flatMap { $0.grad.data } }
+        XCTAssertNotEqual(grads(on.training.generator), grads(off.training.generator), "the term reaches G")
+        XCTAssertNotEqual(grads(try XCTUnwrap(on.training.encoder)), grads(try XCTUnwrap(off.training.encoder)), "and E through z")
+    }
 }

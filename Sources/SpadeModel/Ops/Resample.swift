@@ -165,3 +165,53 @@ public enum Resample {
         return gx
     }
 }
+
+extension Resample {
+    /// Means over `block`×`block` tiles (`F.avg_pool2d(x, block, ceil_mode=True)` with edge tiles averaged over
+    /// the pixels they hold): a picture's low-frequency colour layout.
+    public static func blockAverage(_ x: Tensor, block: Int) -> Tensor {
+        precondition(block >= 1, "block average: block \(block) < 1")
+        let (n, c, h, w) = x.nchw("block average")
+        let oh = (h + block - 1) / block, ow = (w + block - 1) / block
+        var y = Tensor(uninitializedShape: [n, c, oh, ow])
+        x.withPointer { xp in
+            y.withMutablePointer { yp in
+                Parallel.forEach(n * c) { nc in
+                    let src = xp + nc * h * w, dst = yp + nc * oh * ow
+                    for oy in 0..<oh {
+                        let y0 = oy * block, y1 = min(y0 + block, h)
+                        for ox in 0..<ow {
+                            let x0 = ox * block, x1 = min(x0 + block, w)
+                            var sum: Float = 0
+                            for yy in y0..<y1 { for xx in x0..<x1 { sum += src[yy * w + xx] } }
+                            dst[oy * ow + ox] = sum / Float((y1 - y0) * (x1 - x0))
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public static func blockAverageBackward(_ gy: Tensor, block: Int, inputHeight h: Int, inputWidth w: Int) -> Tensor {
+        let (n, c, oh, ow) = gy.nchw("block average backward")
+        precondition(oh == (h + block - 1) / block && ow == (w + block - 1) / block,
+                     "block average backward: \(oh)x\(ow) does not tile \(h)x\(w) by \(block)")
+        var gx = Tensor(uninitializedShape: [n, c, h, w])
+        gy.withPointer { gp in
+            gx.withMutablePointer { xp in
+                Parallel.forEach(n * c) { nc in
+                    let src = gp + nc * oh * ow, dst = xp + nc * h * w
+                    for yy in 0..<h {
+                        let oy = yy / block, rows = min(oy * block + block, h) - oy * block
+                        for xx in 0..<w {
+                            let ox = xx / block, cols = min(ox * block + block, w) - ox * block
+                            dst[yy * w + xx] = src[oy * ow + ox] / Float(rows * cols)
+                        }
+                    }
+                }
+            }
+        }
+        return gx
+    }
+}

@@ -138,3 +138,21 @@ public struct VGGLoss {
         return (total, network.backward(grads, run: fakeRun))
     }
 }
+
+/// spadepaint's own term, not the reference's: L1 between the `block`×`block` tile means of fake and real,
+/// times λ. It asks the generator for the real picture's low-frequency colour layout, which with the VAE it
+/// can only get from z: so the encoder learns to carry the picture's style. The reference gets that pull
+/// from the VGG perceptual loss; this is the cheap stand-in for runs without VGG19 weights.
+public enum ColourLoss {
+    public static let defaultBlock = 16
+
+    /// The loss and its gradient with respect to `fake`.
+    public static func compute(fake: Tensor, real: Tensor, block: Int = defaultBlock, lambda: Float) -> (value: Float, grad: Tensor) {
+        checkSameShape("colour loss", fake, real)
+        let (_, _, h, w) = fake.nchw("colour loss")
+        let (value, pooledGrad) = Loss.l1(Resample.blockAverage(fake, block: block), Resample.blockAverage(real, block: block))
+        var grad = Resample.blockAverageBackward(pooledGrad, block: block, inputHeight: h, inputWidth: w)
+        grad.scale(by: lambda)
+        return (value * lambda, grad)
+    }
+}

@@ -11,6 +11,9 @@ public struct TrainingOptions: Equatable {
     public var lambdaFeat: Float = FeatureMatchingLoss.defaultLambda   // --lambda_feat
     public var lambdaVGG: Float = VGGLoss.defaultLambda                 // --lambda_vgg
     public var lambdaKLD: Float = KLDivergenceLoss.defaultLambda        // --lambda_kld
+    /// spadepaint's `ColourLoss` weight and tile size; 0 (the reference) leaves the term out.
+    public var lambdaColour: Float = 0
+    public var colourBlock = ColourLoss.defaultBlock
     public var schedule = LearningRateSchedule()  // --lr, --niter, --niter_decay, !--no_TTUR
     public var beta1: Double = 0                  // TTUR betas; the reference's --no_TTUR uses (0.5, 0.999)
     public var beta2: Double = 0.9
@@ -24,17 +27,19 @@ public struct IterationLosses: Equatable {
     public var ganFeat: Float?
     public var vgg: Float?
     public var kld: Float?
+    public var colour: Float?
     public var dFake: Float = 0
     public var dReal: Float = 0
 
     public init() {}
 
-    /// (name, value) in the reference's order: GAN, GAN_Feat, VGG, KLD, D_Fake, D_real.
+    /// (name, value) in the reference's order: GAN, GAN_Feat, VGG, KLD, then spadepaint's Colour, D_Fake, D_real.
     public var named: [(String, Float)] {
         var out = [("GAN", gan)]
         if let ganFeat { out.append(("GAN_Feat", ganFeat)) }
         if let vgg { out.append(("VGG", vgg)) }
         if let kld { out.append(("KLD", kld)) }
+        if let colour { out.append(("Colour", colour)) }
         return out + [("D_Fake", dFake), ("D_real", dReal)]
     }
 }
@@ -174,6 +179,11 @@ public final class SPADETraining {
             let vgg = perceptual.compute(fake: fake, real: real)
             losses.vgg = vgg.value
             fakeGrad.add(vgg.grad)
+        }
+        if options.lambdaColour > 0 {
+            let colour = ColourLoss.compute(fake: fake, real: real, block: options.colourBlock, lambda: options.lambdaColour)
+            losses.colour = colour.value
+            fakeGrad.add(colour.grad)
         }
         let zGrad = generator.backward(fakeGrad)
         generator.releaseCache()

@@ -27,6 +27,10 @@ public struct TrainingSettings: Codable, Equatable {
     public var lambdaFeat: Float = 10
     public var lambdaVGG: Float = 10
     public var lambdaKLD: Float = 0.05
+    /// spadepaint's colour term (`ColourLoss`): nil or 0 leaves it out, as the reference; optional so that
+    /// runs saved before it existed still load.
+    public var lambdaColour: Float?
+    public var colourBlock: Int?
 
     // Schedule
     public var learningRate = 0.0002        // --lr
@@ -66,6 +70,8 @@ public struct TrainingSettings: Codable, Equatable {
         o.lambdaFeat = lambdaFeat
         o.lambdaVGG = lambdaVGG
         o.lambdaKLD = lambdaKLD
+        o.lambdaColour = lambdaColour ?? 0
+        o.colourBlock = colourBlock ?? ColourLoss.defaultBlock
         o.schedule = LearningRateSchedule(baseRate: learningRate, niter: niter, niterDecay: niterDecay, twoTimeScale: twoTimeScale)
         o.beta1 = beta1
         o.beta2 = beta2
