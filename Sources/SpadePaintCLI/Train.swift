@@ -41,6 +41,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("norm-g"), help: "e.g. spectralspadesyncbatch3x3, spectralspadeinstance3x3.") var normG: String?
     @Option(name: .customLong("spade-hidden"), help: "Hidden width of the SPADE MLPs (reference: 128).") var spadeHidden: Int?
     @Flag(name: .customLong("use-vae"), help: "Train the style encoder (needed for --style).") var useVAE = false
+    @Option(name: .customLong("norm-e"), help: "Style encoder norm: spectralinstance (the reference's; blind to overall brightness, contrast and colour cast) or spectralnone.") var normE: String?
 
     // Discriminator and losses
     @Option(help: "Discriminator width (default 64; 32 with --preset landscape).") var ndf: Int?
@@ -101,6 +102,8 @@ struct Train: ParsableCommand {
         if let normG { config.normG = normG }
         if let spadeHidden { config.spadeHidden = spadeHidden }
         if useVAE { config.useVAE = true }
+        if let normE { config.normE = normE }
+        _ = try config.encoderNorm()
         _ = try config.normSpec()
         return config
     }

@@ -50,10 +50,16 @@ final class CriticParityTests: XCTestCase {
         compareAfterAdam(netD, f, grads: "dstep.grad", state: "dstep.state", lr: 4e-4)
     }
 
-    func testEncoderMuLogvarKLDGradientsAndAdamStep() throws {
-        let f = try CriticFixture("encoder")
+    func testEncoderMuLogvarKLDGradientsAndAdamStep() throws { try checkEncoder("encoder", norm: .instance) }
+
+    /// `--norm_E spectralnone`: no instance norm, convs with (here random) biases, names without `.0`.
+    func testEncoderWithoutNormMatchesPyTorch() throws { try checkEncoder("encoder_nonorm", norm: .none) }
+
+    func checkEncoder(_ fixture: String, norm: ConvEncoder.Norm) throws {
+        let f = try CriticFixture(fixture)
         var rng = RandomGenerator(seed: 6)
-        let netE = ConvEncoder(ndf: 8, zDim: 32, rng: &rng)
+        let netE = ConvEncoder(ndf: 8, zDim: 32, norm: norm, rng: &rng)
+        XCTAssertEqual(ConvEncoder.Norm.stored(in: netE.stateEntries().map(\.0)), norm, "names tell the norm")
         f.load(netE, prefix: "state")
         let image = f["image"]
 

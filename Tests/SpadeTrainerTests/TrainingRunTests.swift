@@ -134,6 +134,18 @@ final class TrainingRunTests: XCTestCase {
             XCTAssertTrue("\($0)".contains(first.modelPath) && "\($0)".contains("differs"), "\($0)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: otherDir))
+
+        // Another encoder norm: the generator starts from the model, the encoder fresh (it cannot take those
+        // weights), and the finished run saves that encoder under its own names.
+        var nonorm = s
+        nonorm.model.normE = "spectralnone"
+        var lines: [String] = []
+        let switched = try TrainingRun.start(nonorm, in: (root as NSString).appendingPathComponent("nonorm"), report: { lines.append($0) })
+        for (a, b) in zip(model.generator.parameters, switched.training.generator.parameters) { XCTAssertEqual(a.value, b.value) }
+        XCTAssertEqual(switched.training.encoder?.norm, ConvEncoder.Norm.none)
+        XCTAssertTrue(lines.contains { $0.contains("style encoder (norm_E spectralnone") && $0.contains("start fresh") }, lines.joined(separator: "\n"))
+        try switched.run(quiet: true, report: quiet)
+        XCTAssertEqual(try PaintingModel.load(path: switched.modelPath).encoder?.norm, ConvEncoder.Norm.none)
     }
 
     func testBadDatasetIsReportedBeforeTraining() throws {

@@ -33,7 +33,9 @@ public enum PaintingModel {
         if file.names.contains(where: { $0.hasPrefix(encoderPrefix) }) {
             let g = loaded.generator.config
             var rng = RandomGenerator(seed: 0)
-            let e = ConvEncoder(ndf: g.ngf, zDim: g.zDim, rng: &rng)
+            // The names tell the encoder's norm (a PyTorch `--norm_E spectralnone` model has no `.0`).
+            let norm = try ConvEncoder.Norm.stored(in: file.names, prefix: encoderPrefix) ?? g.encoderNorm()
+            let e = ConvEncoder(ndf: g.ngf, zDim: g.zDim, norm: norm, rng: &rng, initialize: false)
             try StateDict.load(e, from: file, prefix: encoderPrefix)
             encoder = e
         }

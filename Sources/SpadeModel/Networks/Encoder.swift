@@ -4,25 +4,57 @@ import Foundation
 /// spectral-norm convs with instance norm (LReLU 0.2 before layers 2…6 and after the last), then `fc_mu`
 /// and `fc_var` on the flattened 4×4 map.
 ///
+/// `norm_E` picks the norm after each conv, as the reference's `get_nonspade_norm_layer` does:
+/// - `spectralinstance` (its default): conv without bias, then instance norm; names `layerK.0.*`.
+///   Instance norm removes each feature map's mean and scale, so this encoder cannot see a picture's
+///   overall brightness, contrast or colour cast — the very things a "fog" or "winter" style changes.
+/// - `spectralnone`: the spectral-norm conv alone, with its bias; names `layerK.*`. It sees them.
+///
 /// The reference drops `layer6` when crop_size < 256 and then cannot run (its fc expects 4×4); since the
 /// input is always resized to 256², we always keep the six layers.
 public final class ConvEncoder: Module {
+    public enum Norm: Sendable {
+        case instance, none
+
+        /// The `--norm_E` value.
+        public var optionName: String { self == .instance ? "spectralinstance" : "spectralnone" }
+
+        public init?(optionName: String) {
+            switch optionName {
+            case "spectralinstance": self = .instance
+            case "spectralnone", "spectral": self = .none
+            default: return nil
+            }
+        }
+
+        /// The norm whose names a checkpoint's encoder entries carry (`prefix` + `layer1.0.weight_orig` for
+        /// instance norm, `layer1.weight_orig` without), nil when it has no encoder.
+        public static func stored(in names: [String], prefix: String = "") -> Norm? {
+            if names.contains(prefix + "layer1.0.weight_orig") { return .instance }
+            if names.contains(prefix + "layer1.weight_orig") { return Norm.none }
+            return nil
+        }
+    }
+
     public static let inputSize = 256
+    public let norm: Norm
     public let layers: [Conv2dLayer]
     public let fcMu: LinearLayer
     public let fcVar: LinearLayer
     public var zDim: Int { fcMu.weight.value.shape[0] }
 
+    /// Each layer's output before its LReLU (kept for backward), and instance norm's statistics.
     private var normOutputs: [Tensor] = []
     private var normCaches: [InstanceNorm.Cache] = []
     private var flatShape: [Int] = []
 
     /// `ndf` is the reference's `ngf` (its `--nef` is unused); `zDim` is hard-wired to 256 there.
     /// With `initialize`, the reference's init (xavier-normal, gain 0.02; zero biases).
-    public init(ndf: Int = 64, zDim: Int = 256, rng: inout RandomGenerator, initialize: Bool = true) {
+    public init(ndf: Int = 64, zDim: Int = 256, norm: Norm = .instance, rng: inout RandomGenerator, initialize: Bool = true) {
+        self.norm = norm
         let widths = [3, ndf, 2 * ndf, 4 * ndf, 8 * ndf, 8 * ndf, 8 * ndf]
         layers = (0..<6).map { k in
-            Conv2dLayer(widths[k], widths[k + 1], kernel: 3, stride: 2, padding: 1, bias: false, spectral: true, rng: &rng)
+            Conv2dLayer(widths[k], widths[k + 1], kernel: 3, stride: 2, padding: 1, bias: norm == .none, spectral: true, rng: &rng)
         }
         let flat = 8 * ndf * 4 * 4
         fcMu = LinearLayer(flat, zDim)
@@ -31,7 +63,8 @@ public final class ConvEncoder: Module {
     }
 
     public func stateEntries() -> [(String, StateEntry)] {
-        layers.indices.flatMap { layers[$0].prefixed("layer\($0 + 1).0") } + fcMu.prefixed("fc_mu") + fcVar.prefixed("fc_var")
+        let suffix = norm == .instance ? ".0" : ""  // the reference wraps conv and norm in a Sequential
+        return layers.indices.flatMap { layers[$0].prefixed("layer\($0 + 1)" + suffix) } + fcMu.prefixed("fc_mu") + fcVar.prefixed("fc_var")
     }
 
     /// μ and log σ² of q(z | image) for images [N, 3, H, W] in [-1, 1].
@@ -47,12 +80,12 @@ public final class ConvEncoder: Module {
         for (k, conv) in layers.enumerated() {
             if k > 0 { x = Activation.leakyRelu(x) }
             x = conv.forward(x, training: training)
-            let cache: InstanceNorm.Cache
-            (x, cache) = InstanceNorm.forward(x)
-            if training {
-                normOutputs.append(x)
-                normCaches.append(cache)
+            if norm == .instance {
+                let cache: InstanceNorm.Cache
+                (x, cache) = InstanceNorm.forward(x)
+                if training { normCaches.append(cache) }
             }
+            if training { normOutputs.append(x) }
         }
         x = Activation.leakyRelu(x)
         flatShape = x.shape
@@ -68,7 +101,7 @@ public final class ConvEncoder: Module {
         g = g.reshaped(flatShape)
         for k in stride(from: layers.count - 1, through: 0, by: -1) {
             g = Activation.leakyReluBackward(g, input: normOutputs[k])
-            g = InstanceNorm.backward(g, cache: normCaches[k])
+            if norm == .instance { g = InstanceNorm.backward(g, cache: normCaches[k]) }
             guard let gx = layers[k].backward(g, needInputGrad: k > 0) else { break }
             g = gx
         }

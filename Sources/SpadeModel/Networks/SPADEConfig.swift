@@ -47,17 +47,21 @@ public struct SPADEConfig: Codable, Equatable, Sendable {
     public var useVAE: Bool
     /// Hidden width of the SPADE MLPs; 128 in the reference (hard-coded there).
     public var spadeHidden: Int
+    /// The style encoder's norm (`--norm_E`): `spectralinstance` (the reference's default) or
+    /// `spectralnone` (no norm, convs with bias) — see `ConvEncoder.Norm`.
+    public var normE: String
 
     enum CodingKeys: String, CodingKey {
         case labelNC = "label_nc", containDontcareLabel = "contain_dontcare_label", noInstance = "no_instance"
         case ngf, zDim = "z_dim", cropSize = "crop_size", aspectRatio = "aspect_ratio"
         case numUpsamplingLayers = "num_upsampling_layers", normG = "norm_G", useVAE = "use_vae"
-        case spadeHidden = "spade_nhidden"
+        case spadeHidden = "spade_nhidden", normE = "norm_E"
     }
 
     public init(labelNC: Int, containDontcareLabel: Bool, noInstance: Bool, ngf: Int = 64, zDim: Int = 256,
                 cropSize: Int = 256, aspectRatio: Double = 1, numUpsamplingLayers: UpsamplingMode = .normal,
-                normG: String = "spectralspadesyncbatch3x3", useVAE: Bool = false, spadeHidden: Int = 128) {
+                normG: String = "spectralspadesyncbatch3x3", useVAE: Bool = false, spadeHidden: Int = 128,
+                normE: String = ConvEncoder.Norm.instance.optionName) {
         self.labelNC = labelNC
         self.containDontcareLabel = containDontcareLabel
         self.noInstance = noInstance
@@ -69,6 +73,7 @@ public struct SPADEConfig: Codable, Equatable, Sendable {
         self.normG = normG
         self.useVAE = useVAE
         self.spadeHidden = spadeHidden
+        self.normE = normE
     }
 
     public init(from decoder: Decoder) throws {
@@ -84,6 +89,7 @@ public struct SPADEConfig: Codable, Equatable, Sendable {
         normG = try c.decodeIfPresent(String.self, forKey: .normG) ?? "spectralspadesyncbatch3x3"
         useVAE = try c.decodeIfPresent(Bool.self, forKey: .useVAE) ?? false
         spadeHidden = try c.decodeIfPresent(Int.self, forKey: .spadeHidden) ?? 128
+        normE = try c.decodeIfPresent(String.self, forKey: .normE) ?? ConvEncoder.Norm.instance.optionName
     }
 
     // MARK: Presets of the released models (reference §1)
@@ -166,9 +172,18 @@ public struct SPADEConfig: Codable, Equatable, Sendable {
         return NormSpec(spectral: spectral, kind: kind, kernel: k)
     }
 
+    /// `norm_E` parsed: the two encoder norms spadepaint implements.
+    public func encoderNorm() throws -> ConvEncoder.Norm {
+        guard let norm = ConvEncoder.Norm(optionName: normE) else {
+            throw SPADEConfigError("norm_E '\(normE)' is not supported (spectralinstance or spectralnone)")
+        }
+        return norm
+    }
+
     /// Checks every option that would otherwise fail deep inside the network.
     public func validate() throws {
         _ = try normSpec()
+        _ = try encoderNorm()
         guard labelNC > 0 else { throw SPADEConfigError("label_nc must be positive, got \(labelNC)") }
         guard ngf >= 2, ngf % 2 == 0 || numUpsamplingLayers != .most else {
             throw SPADEConfigError("ngf must be at least 2 (and even for 'most'), got \(ngf)")

@@ -86,7 +86,7 @@ public final class SPADETraining {
         }
         self.discriminator = discriminator ?? MultiscaleDiscriminator(dOptions, rng: &rng)
         if config.useVAE {
-            self.encoder = encoder ?? ConvEncoder(ndf: config.ngf, zDim: config.zDim, rng: &rng)
+            self.encoder = encoder ?? ConvEncoder(ndf: config.ngf, zDim: config.zDim, norm: (try? config.encoderNorm()) ?? .instance, rng: &rng)
         } else {
             precondition(encoder == nil, "SPADETraining: an encoder was given but the generator does not use the VAE")
             self.encoder = nil

@@ -119,25 +119,33 @@ public final class TrainingRun {
     /// A fine-tuning start must be a readable painting model of exactly the run's configuration.
     static func checkInitialWeights(_ path: String, fit config: SPADEConfig) throws {
         let file = try SafeTensorsFile(path: path)
-        if let savedConfig = try GeneratorCheckpoint.storedConfig(in: file), savedConfig != config {
+        // The encoder's norm may differ: that encoder then starts fresh (`loadInitialWeights`).
+        if var savedConfig = try GeneratorCheckpoint.storedConfig(in: file), { savedConfig.normE = config.normE; return savedConfig != config }() {
             throw TrainingError("\(path): its model configuration \(savedConfig.jsonString()) differs from this run's "
                                 + "\(config.jsonString()); start with the options the model was trained with")
         }
     }
 
-    /// Fine-tuning start: the generator and encoder from a painting model of exactly this configuration.
+    /// Fine-tuning start: the generator and encoder from a painting model of this configuration. An encoder
+    /// with another norm (`--norm-e`) cannot take the model's weights and starts fresh.
     static func loadInitialWeights(_ path: String, into training: SPADETraining, report: (String) -> Void) throws {
         try checkInitialWeights(path, fit: training.generator.config)
         let file = try SafeTensorsFile(path: path)
         var parts = [StateDict.Part(training.generator)]
+        var started = "generator", fresh = "discriminator and optimizers start fresh"
         if let encoder = training.encoder {
-            guard file.names.contains(where: { $0.hasPrefix(PaintingModel.encoderPrefix) }) else {
+            guard let stored = ConvEncoder.Norm.stored(in: file.names, prefix: PaintingModel.encoderPrefix) else {
                 throw TrainingError("\(path): no style encoder ('netE.' tensors) to start this VAE run from")
             }
-            parts.append(StateDict.Part(encoder, prefix: PaintingModel.encoderPrefix))
+            if stored == encoder.norm {
+                parts.append(StateDict.Part(encoder, prefix: PaintingModel.encoderPrefix))
+                started += " and style encoder"
+            } else {
+                fresh = "style encoder (norm_E \(encoder.norm.optionName); the model's is \(stored.optionName)), " + fresh
+            }
         }
         try StateDict.load(parts, from: file, ignoring: [PaintingModel.encoderPrefix])
-        report("generator\(training.encoder == nil ? "" : " and style encoder") start from \(path); discriminator and optimizers start fresh")
+        report("\(started) start from \(path); \(fresh)")
     }
 
     public enum Outcome: Equatable {
