@@ -86,7 +86,8 @@ public final class SPADETraining {
         }
         self.discriminator = discriminator ?? MultiscaleDiscriminator(dOptions, rng: &rng)
         if config.useVAE {
-            self.encoder = encoder ?? ConvEncoder(ndf: config.ngf, zDim: config.zDim, norm: (try? config.encoderNorm()) ?? .instance, rng: &rng)
+            // The generator validated its configuration, norm_E included, so this cannot throw.
+            self.encoder = encoder ?? ConvEncoder(ndf: config.ngf, zDim: config.zDim, norm: try! config.encoderNorm(), rng: &rng)
         } else {
             precondition(encoder == nil, "SPADETraining: an encoder was given but the generator does not use the VAE")
             self.encoder = nil

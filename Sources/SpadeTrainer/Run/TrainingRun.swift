@@ -119,10 +119,12 @@ public final class TrainingRun {
     /// A fine-tuning start must be a readable painting model of exactly the run's configuration.
     static func checkInitialWeights(_ path: String, fit config: SPADEConfig) throws {
         let file = try SafeTensorsFile(path: path)
-        // The encoder's norm may differ: that encoder then starts fresh (`loadInitialWeights`).
-        if var savedConfig = try GeneratorCheckpoint.storedConfig(in: file), { savedConfig.normE = config.normE; return savedConfig != config }() {
-            throw TrainingError("\(path): its model configuration \(savedConfig.jsonString()) differs from this run's "
-                                + "\(config.jsonString()); start with the options the model was trained with")
+        if var savedConfig = try GeneratorCheckpoint.storedConfig(in: file) {
+            savedConfig.normE = config.normE  // another encoder norm is fine: that encoder starts fresh (`loadInitialWeights`)
+            if savedConfig != config {
+                throw TrainingError("\(path): its model configuration \(savedConfig.jsonString()) differs from this run's "
+                                    + "\(config.jsonString()); start with the options the model was trained with")
+            }
         }
     }
 
