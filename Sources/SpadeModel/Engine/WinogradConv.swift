@@ -18,8 +18,9 @@ enum WinogradConv {
     /// Output pixels below which a rectangle stays on im2col. Few pixels make a conv stream its weights, and
     /// F(2, 3)'s weights are 16/9 as many (the γ‖β convs of a dab, 128 → 2·1024 over a few dozen pixels);
     /// sgemm splits such products by rows, so both cores stream them. Measured with `bench synth`
-    /// (ADE20K): 100 instead of 16 makes one-cell dabs 15% faster and ~1% dabs 4%, full frames unchanged.
-    nonisolated(unsafe) static var minimumArea = 100
+    /// (ADE20K): 100 instead of 16 makes one-cell dabs 15% faster and ~1% dabs 4%, full frames unchanged;
+    /// 64 instead of 100 puts head_0's 8² map (1024 → 1024) on F(2, 3): 7.0 → 5.0 ms a conv, dabs unchanged.
+    nonisolated(unsafe) static var minimumArea = 64
 
     /// F(4, 3) tiles a rectangle needs before it takes the larger tiles (measured: 16² maps of 1024 channels
     /// are faster with F(2, 3), 30² and larger with F(4, 3)).
