@@ -83,12 +83,13 @@ enum WinogradConv {
                     let rows = min(ts * bandTileRows, rect.y1 - y)
                     let band = PixelRect(y0: y, y1: y + rows, x0: rect.x0, x1: rect.x1)
                     let tiles = (rows + ts - 1) / ts * tilesX, ld = tileStride(tiles)
+                    let vStep = pointStride(cin, ld), mStep = pointStride(cout, ld)
                     inputTransform(tile, input, channels: cin, height: h, width: w, band: band, tilesX: tilesX, ld: ld, v: v)
                     // The products are independent: one per task, each a single-threaded GEMM, which keeps
                     // both cores busy even when a small rectangle has few tiles.
                     Parallel.forEach(points) { xi in
-                        sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * pointStride(cin, ld), ldb: ld,
-                              c: m + xi * pointStride(cout, ld), ldc: ld, split: false)
+                        sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * vStep, ldb: ld,
+                              c: m + xi * mStep, ldc: ld, split: false)
                     }
                     outputTransform(tile, m, channels: cout, band: band, tilesX: tilesX, ld: ld, out: out, planeStride: band.area)
                     epilogue(band, out)
@@ -106,10 +107,11 @@ enum WinogradConv {
         let ts = tile.size, points = tile.points
         let rw = rect.width, tilesX = (rw + ts - 1) / ts, allTileRows = (rect.height + ts - 1) / ts
         let ld = tileStride(chunkRows * tilesX)
+        let vStep = pointStride(cin, ld), mStep = pointStride(cout, ld)
         let perBand = EngineScratch.bandBudget / (ts * cout * rw) / chunkRows * chunkRows
         let bandTileRows = max(chunkRows, min(allTileRows, perBand))
-        scratch.reserve(columns: workers * points * pointStride(cin, ld), product: cout * ts * bandTileRows * rw,
-                        transformed: workers * points * pointStride(cout, ld))
+        scratch.reserve(columns: workers * points * vStep, product: cout * ts * bandTileRows * rw,
+                        transformed: workers * points * mStep)
         weights.transformed(tile).withUnsafeBufferPointer { ub in
             scratch.withWinogradBuffers { vAll, out, mAll in
                 let u = ub.baseAddress!
@@ -120,7 +122,7 @@ enum WinogradConv {
                     let chunks = ((rows + ts - 1) / ts + chunkRows - 1) / chunkRows
                     let active = min(workers, chunks)
                     Parallel.forEach(active) { t in
-                        let v = vAll + t * points * pointStride(cin, ld), m = mAll + t * points * pointStride(cout, ld)
+                        let v = vAll + t * points * vStep, m = mAll + t * points * mStep
                         var k = t
                         while k < chunks {
                             let cy0 = y + ts * k * chunkRows
@@ -129,8 +131,8 @@ enum WinogradConv {
                             inputTransform(tile, input, channels: cin, height: h, width: w, band: chunk, tilesX: tilesX, ld: ld,
                                            v: v, serial: true)
                             for xi in 0..<points {
-                                sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * pointStride(cin, ld), ldb: ld,
-                                      c: m + xi * pointStride(cout, ld), ldc: ld, split: false)
+                                sgemm(m: cout, n: tiles, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * vStep, ldb: ld,
+                                      c: m + xi * mStep, ldc: ld, split: false)
                             }
                             outputTransform(tile, m, channels: cout, band: chunk, tilesX: tilesX, ld: ld, out: out + (cy0 - y) * rw,
                                             planeStride: band.area, serial: true)
