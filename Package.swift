@@ -26,9 +26,12 @@ let package = Package(
         .target(name: "CImagingGlue", dependencies: ["CPNG", "CJPEG"],
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
+        // The GEMM kernel for products with few columns (AVX2 + FMA, chosen at run time).
+        .target(name: "CSkinnyGEMM"),
+
         // The one model module: tensors, ops with gradients, SPADE networks, losses,
         // optimizer, checkpoints, inference engine.
-        .target(name: "SpadeModel", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "SpadeModel", dependencies: ["CBLAS", "CSkinnyGEMM"], swiftSettings: fastMath),
         // Image files and resizing.
         .target(name: "SpadeImaging", dependencies: ["CImagingGlue"], swiftSettings: fastMath),
         // The terminal painter (ncurses front, background synthesis, sixel/half-block display).

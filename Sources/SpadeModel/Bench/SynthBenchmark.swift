@@ -309,10 +309,12 @@ public enum SynthBenchmark {
     /// Runs every case, prints a report, and returns the JSON object the issue asks for.
     public static func runAll(_ cases: [Case], options: Options, emit: (String) -> Void) throws -> [String: Any] {
         let sgemm = ConvBenchmark.sgemmGflops()
-        emit(String(format: "threads: %d   cblas_sgemm 2048^3: %.1f GFLOP/s", Parallel.threads, sgemm) + "   OpenBLAS kernels: \(OpenBLASKernels.coreName)")
+        emit(String(format: "threads: %d   cblas_sgemm 2048^3: %.1f GFLOP/s", Parallel.threads, sgemm) + "   OpenBLAS kernels: \(OpenBLASKernels.coreName)"
+             + "   few-column GEMMs: \(SkinnyGEMM.enabled ? "skinny AVX2 kernel" : "OpenBLAS")")
         emit(options.torchScript == nil ? "PyTorch: not available (python3 -c 'import torch, safetensors' failed), skipped"
                                         : "PyTorch: \(options.torchScript!) with the same weights, labels and thread count")
-        var json: [String: Any] = ["sgemm_gflops": sgemm, "threads": Parallel.threads, "openblas_core": OpenBLASKernels.coreName]
+        var json: [String: Any] = ["sgemm_gflops": sgemm, "threads": Parallel.threads, "openblas_core": OpenBLASKernels.coreName,
+                                   "skinny_gemm": SkinnyGEMM.enabled]
         for c in cases {
             emit("")
             emit("\(c.title)   [\(c.key)]")

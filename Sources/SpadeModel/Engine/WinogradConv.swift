@@ -22,9 +22,12 @@ enum WinogradConv {
     /// 64 instead of 100 puts head_0's 8² map (1024 → 1024) on F(2, 3): 7.0 → 5.0 ms a conv, dabs unchanged.
     nonisolated(unsafe) static var minimumArea = 64
 
-    /// F(4, 3) tiles a rectangle needs before it takes the larger tiles (measured: 16² maps of 1024 channels
-    /// are faster with F(2, 3), 30² and larger with F(4, 3)).
-    nonisolated(unsafe) static var minimumLargeTiles = 40
+    /// F(4, 3) tiles a rectangle needs before it takes the larger tiles. A 16² map of 1024 channels has 16
+    /// tiles, so F(4, 3) gives it 36 GEMMs of 16 columns against F(2, 3)'s 16 of 64: OpenBLAS ran the latter
+    /// faster (it packs the whole of U for a few columns), `SkinnyGEMM` the former (1024 × 1024 by 16 columns in
+    /// 0.48 ms against 1.45 by 64). Measured with `bench synth` (ADE20K, AMD EPYC), 30 ~1% dabs alternating
+    /// the two: 294 → 283 ms. Without the kernel, 30² and larger maps only.
+    nonisolated(unsafe) static var minimumLargeTiles = SkinnyGEMM.enabled ? 12 : 40
 
     static func applies(to conv: FoldedConv, rect: PixelRect) -> Bool {
         conv.winograd != nil && conv.inChannels >= minimumChannels && rect.area >= minimumArea
