@@ -248,8 +248,19 @@ enum WinogradConv {
         return u
     }
 
+    /// The `count` input columns start..<start + count of one row that a chunk of 8 tiles reads: the row itself
+    /// where they all lie inside the map, else a copy in `padded` with zeros outside it (the map's zero padding),
+    /// so the transforms' wide loads need no bounds tests. Only a row's first and last chunks need the copy.
+    @inline(__always)
+    static func chunkInput(_ row: UnsafePointer<Float>, width w: Int, from start: Int, count: Int,
+                           padded: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if start >= 0 && start + count <= w { return row + start }
+        loadPaddedRow(row, width: w, from: start, count: count, into: padded)
+        return UnsafePointer(padded)
+    }
+
     /// padded[i] = row[start + i] for i in 0..<count, zero where start + i falls outside 0..<width (the map's
-    /// zero padding), so the transforms' wide loads need no bounds tests.
+    /// zero padding).
     @inline(__always)
     static func loadPaddedRow(_ row: UnsafePointer<Float>, width w: Int, from start: Int, count: Int,
                               into padded: UnsafeMutablePointer<Float>) {
@@ -266,8 +277,8 @@ enum WinogradConv {
                                 band: PixelRect, tilesX: Int, ld: Int, v: UnsafeMutablePointer<Float>) {
         let tilesY = (band.height + 1) / 2, plane = h * w
         let chunks = (tilesX + 7) / 8, hLen = 8 * chunks
-        // A zero-padded copy of one input row from x0 − 1, long enough for the last chunk's 16-wide loads.
-        let padLen = 2 * hLen + 16
+        // Room for one chunk's 18 input columns, zero-padded where they leave the map (see `chunkInput`).
+        let padLen = 32
         let vStep = pointStride(cin, ld)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: padLen + 16 * hLen) { tmp in
             let padded = tmp.baseAddress!
@@ -283,10 +294,11 @@ enum WinogradConv {
                         dst.update(repeating: 0, count: 4 * hLen)
                         return
                     }
-                    loadPaddedRow(src + iy * w, width: w, from: band.x0 - 1, count: padLen, into: padded)
+                    let row = src + iy * w
                     for k in 0..<chunks {
+                        let chunk = chunkInput(row, width: w, from: band.x0 - 1 + 16 * k, count: 18, padded: padded)
                         // Even and odd columns: each tile's four columns d0…d3 at tx and tx + 1.
-                        let a = load16(padded + 16 * k), b = load16(padded + 16 * k + 2)
+                        let a = load16(chunk), b = load16(chunk + 2)
                         let d0 = a.evenHalf, d1 = a.oddHalf, d2 = b.evenHalf, d3 = b.oddHalf
                         store8(d0 - d2, dst + 8 * k)
                         store8(d1 + d2, dst + hLen + 8 * k)
@@ -432,8 +444,8 @@ enum WinogradConv {
                                 band: PixelRect, tilesX: Int, ld: Int, v: UnsafeMutablePointer<Float>) {
         let tilesY = (band.height + 3) / 4, plane = h * w
         let chunks = (tilesX + 7) / 8, hLen = 8 * chunks
-        // One zero-padded input row from x0 − 1, long enough for the last chunk's 32-wide loads at +0 and +4.
-        let padLen = 4 * hLen + 8
+        // Room for one chunk's 36 input columns, zero-padded where they leave the map (see `chunkInput`).
+        let padLen = 48
         let vStep = pointStride(cin, ld)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: padLen + 8 * 6 * hLen) { tmp in
             let padded = tmp.baseAddress!
@@ -448,10 +460,11 @@ enum WinogradConv {
                         dst.update(repeating: 0, count: 6 * hLen)
                         return
                     }
-                    loadPaddedRow(src + iy * w, width: w, from: band.x0 - 1, count: padLen, into: padded)
+                    let row = src + iy * w
                     for k in 0..<chunks {
+                        let chunk = chunkInput(row, width: w, from: band.x0 - 1 + 32 * k, count: 36, padded: padded)
                         // Columns 4·tx + j of 8 tiles: every fourth element, split out of 32-wide loads.
-                        let a = load32(padded + 32 * k), b = load32(padded + 32 * k + 4)
+                        let a = load32(chunk), b = load32(chunk + 4)
                         let ae = a.evenHalf, ao = a.oddHalf, be = b.evenHalf, bo = b.oddHalf
                         let r = bTranspose6(ae.evenHalf, ao.evenHalf, ae.oddHalf, ao.oddHalf, be.evenHalf, bo.evenHalf)
                         let p = dst + 8 * k
