@@ -660,7 +660,8 @@ public final class InferenceEngine {
                             let ch = job / band.height, yi = job % band.height
                             let src = values + ch * n + yi * bw
                             let dst = image + ch * plane + (band.y0 + yi) * w + band.x0
-                            for xi in 0..<bw { dst[xi] = Foundation.tanh(src[xi] + bias[ch]) }
+                            let tanh = Tanh()
+                            for xi in 0..<bw { dst[xi] = tanh(src[xi] + bias[ch]) }
                         }
                     }
                 }
