@@ -20,7 +20,9 @@ public enum SynthBenchmark {
     public struct Options {
         public var cellDabs = 50
         public var largeDabs = 20
+        /// Full frames timed before the dabs, and between the ~1% dabs; the full-frame figure is the median of all.
         public var fullRuns = 3
+        public var interleavedFullRuns = 4
         public var restyles = 20
         /// The PyTorch timing script; nil skips PyTorch.
         public var torchScript: String?
@@ -33,6 +35,8 @@ public enum SynthBenchmark {
     public struct CaseResult {
         public var key: String
         public var fullMs: Double
+        /// Full frames the median `fullMs` is of.
+        public var fullRuns: Int
         public var fullNoShortcutMs: Double
         public var cellDabMs: Double
         public var dab1Ms: Double
@@ -120,14 +124,14 @@ public enum SynthBenchmark {
         var firstFrame = engine.render()!
         var fullTimes: [Double] = []
         var fullMACs = 0
-        for _ in 0..<options.fullRuns {
+        func timeFullFrame() {
             engine.invalidate()
             let t = now()
             firstFrame = engine.render()!
             fullTimes.append(ms(since: t))
             fullMACs = engine.lastStats.multiplyAdds
         }
-        let fullMs = median(fullTimes)
+        for _ in 0..<options.fullRuns { timeFullFrame() }
         // The same without the uniform-region shortcut: what a frame costs when every pixel needs the γ‖β GEMM
         // (and the baseline the incremental paths save against).
         var plainMs: Double = 0
@@ -177,10 +181,15 @@ public enum SynthBenchmark {
             cell.append(try dab(PixelRect(x: x, y: y, width: 4, height: 4)))
         }
         var large: [(Double, Double)] = []
-        for _ in 0..<options.largeDabs {
+        // More full frames between the ~1% dabs: on a shared machine the speed drifts over a run, and the
+        // dab's ratio to the full frame should compare the two under the same conditions.
+        let fullEvery = max(1, options.largeDabs / max(1, options.interleavedFullRuns))
+        for i in 0..<options.largeDabs {
             let x = Int(rng.next() % UInt64(lw - 25)), y = Int(rng.next() % UInt64(lh - 25))
             large.append(try dab(PixelRect(x: x, y: y, width: 26, height: 26)))
+            if options.interleavedFullRuns > 0 && (i + 1) % fullEvery == 0 { timeFullFrame() }
         }
+        let fullMs = median(fullTimes)
         var restyle: Double?
         if config.useVAE {
             var times: [Double] = []
@@ -218,7 +227,7 @@ public enum SynthBenchmark {
         var diff: Float = 0
         for i in 0..<full.count { diff = max(diff, abs(full.data[i] - incremental.data[i])) }
 
-        return CaseResult(key: benchCase.key, fullMs: fullMs, fullNoShortcutMs: plainMs, cellDabMs: median(cell.map(\.0)), dab1Ms: median(large.map(\.0)),
+        return CaseResult(key: benchCase.key, fullMs: fullMs, fullRuns: fullTimes.count, fullNoShortcutMs: plainMs, cellDabMs: median(cell.map(\.0)), dab1Ms: median(large.map(\.0)),
                           restyleMs: restyle, gflops: 2 * Double(fullMACs) / (fullMs / 1e3) / 1e9,
                           fullGMAC: Double(fullMACs) / 1e9, cellDabArea: median(cell.map(\.1)),
                           dab1Area: median(large.map(\.1)), incrementalMaxDiff: diff, torchFullMs: torchMs,
@@ -319,8 +328,8 @@ public enum SynthBenchmark {
             emit("")
             emit("\(c.title)   [\(c.key)]")
             let r = try run(c, options: options, emit: emit)
-            emit(String(format: "  full frame          %9.1f ms   %.1f GMAC done, %.1f GFLOP/s (%.0f%% of sgemm)",
-                        r.fullMs, r.fullGMAC, r.gflops, 100 * r.gflops / sgemm))
+            emit(String(format: "  full frame          %9.1f ms   median of %d (%d of them between the ~1%% dabs); %.1f GMAC done, %.1f GFLOP/s (%.0f%% of sgemm)",
+                        r.fullMs, r.fullRuns, r.fullRuns - options.fullRuns, r.fullGMAC, r.gflops, 100 * r.gflops / sgemm))
             emit(String(format: "  full, no shortcut   %9.1f ms   (γ‖β GEMM at every pixel, no per-class constants in one-class regions)",
                         r.fullNoShortcutMs))
             if let t = r.torchFullMs {
@@ -339,7 +348,7 @@ public enum SynthBenchmark {
             }
             emit(String(format: "  after all edits: max |incremental - full recompute| = %.2e", Double(r.incrementalMaxDiff)))
             var entry: [String: Any] = [
-                "full_ms": r.fullMs, "full_no_shortcut_ms": r.fullNoShortcutMs, "cell_dab_ms": r.cellDabMs, "dab1_ms": r.dab1Ms, "gflops": r.gflops,
+                "full_ms": r.fullMs, "full_runs": r.fullRuns, "full_no_shortcut_ms": r.fullNoShortcutMs, "cell_dab_ms": r.cellDabMs, "dab1_ms": r.dab1Ms, "gflops": r.gflops,
                 "full_gmac": r.fullGMAC, "cell_dab_output_fraction": r.cellDabArea, "dab1_output_fraction": r.dab1Area,
                 "incremental_max_abs_diff": Double(r.incrementalMaxDiff), "config": c.config.jsonString(),
             ]
