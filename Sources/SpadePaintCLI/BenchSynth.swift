@@ -20,7 +20,7 @@ struct BenchSynth: ParsableCommand {
     var cellDabs = 50
 
     @Option(help: "26x26 dabs to time (median).")
-    var largeDabs = 20
+    var largeDabs = 30
 
     @Option(help: "Restyles (new z) to time for the VAE models (median).")
     var restyles = 20

@@ -19,7 +19,7 @@ public enum SynthBenchmark {
 
     public struct Options {
         public var cellDabs = 50
-        public var largeDabs = 20
+        public var largeDabs = 30
         /// Full frames timed before the dabs, and between the ~1% dabs; the full-frame figure is the median of all.
         public var fullRuns = 3
         public var interleavedFullRuns = 4
@@ -197,7 +197,7 @@ public enum SynthBenchmark {
         for i in 0..<options.largeDabs {
             let x = Int(rng.next() % UInt64(lw - 25)), y = Int(rng.next() % UInt64(lh - 25))
             large.append(try dab(PixelRect(x: x, y: y, width: 26, height: 26)))
-            if options.interleavedFullRuns > 0 && (i + 1) % fullEvery == 0 { try timeFullFrame() }
+            if (i + 1) % fullEvery == 0 && fullTimes.count < options.fullRuns + options.interleavedFullRuns { try timeFullFrame() }
         }
         let fullMs = median(fullTimes)
         var restyle: Double?
