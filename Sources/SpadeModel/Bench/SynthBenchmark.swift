@@ -20,9 +20,11 @@ public enum SynthBenchmark {
     public struct Options {
         public var cellDabs = 50
         public var largeDabs = 30
-        /// Full frames timed before the dabs, and between the ~1% dabs; the full-frame figure is the median of all.
+        /// Full frames timed before the dabs, between the ~1% dabs, and between the restyles (VAE models); the
+        /// full-frame figure is the median of all.
         public var fullRuns = 3
         public var interleavedFullRuns = 4
+        public var restyleFullRuns = 2
         public var restyles = 20
         /// The PyTorch timing script; nil skips PyTorch.
         public var torchScript: String?
@@ -199,20 +201,24 @@ public enum SynthBenchmark {
             large.append(try dab(PixelRect(x: x, y: y, width: 26, height: 26)))
             if (i + 1) % fullEvery == 0 && fullTimes.count < options.fullRuns + options.interleavedFullRuns { try timeFullFrame() }
         }
-        let fullMs = median(fullTimes)
         var restyle: Double?
         if config.useVAE {
             var times: [Double] = []
-            for _ in 0..<options.restyles {
+            // Full frames between the restyles too, for the same reason as between the dabs.
+            let framesBefore = fullTimes.count
+            let restyleEvery = max(1, options.restyles / max(1, options.restyleFullRuns))
+            for i in 0..<options.restyles {
                 let nz = rng.normalTensor([1, config.zDim])
                 let t = now()
                 try engine.setStyle(z: nz)
                 _ = engine.render()!
                 times.append(ms(since: t))
                 z = nz
+                if (i + 1) % restyleEvery == 0 && fullTimes.count < framesBefore + options.restyleFullRuns { try timeFullFrame() }
             }
             restyle = median(times)
         }
+        let fullMs = median(fullTimes)
         if options.profile {
             // One more of each, timed per stage.
             engine.collectsProfile = true
@@ -338,7 +344,7 @@ public enum SynthBenchmark {
             emit("")
             emit("\(c.title)   [\(c.key)]")
             let r = try run(c, options: options, emit: emit)
-            emit(String(format: "  full frame          %9.1f ms   median of %d (%d of them between the ~1%% dabs); %.1f GMAC done, %.1f GFLOP/s (%.0f%% of sgemm)",
+            emit(String(format: "  full frame          %9.1f ms   median of %d (%d of them between the dabs and restyles); %.1f GMAC done, %.1f GFLOP/s (%.0f%% of sgemm)",
                         r.fullMs, r.fullRuns, r.fullRuns - options.fullRuns, r.fullGMAC, r.gflops, 100 * r.gflops / sgemm))
             emit(String(format: "  full, no shortcut   %9.1f ms   (γ‖β GEMM at every pixel, no per-class constants in one-class regions)",
                         r.fullNoShortcutMs))
