@@ -1,8 +1,22 @@
 #include "CSkinnyGEMM.h"
 
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if !defined(__x86_64__)
+
+// Other CPUs: every product goes to BLAS.
+int sp_skinny_available(void) { return 0; }
+
+void sp_skinny_sgemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                     int accumulate) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate;
+    abort();
+}
+
+#else
+
+#include <immintrin.h>
 
 int sp_skinny_available(void) {
     __builtin_cpu_init();
@@ -115,3 +129,5 @@ void sp_skinny_sgemm(int m, int n, int k, const float *a, int lda, const float *
         else block6x16(rows, rest, k, ai, lda, last, ci + 16 * full, ldc, accumulate);
     }
 }
+
+#endif
