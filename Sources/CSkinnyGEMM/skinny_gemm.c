@@ -44,13 +44,19 @@ static inline void store_block(const __m256 *acc, int rows, int cols, float *c, 
     }
 }
 
+// The first `rows` of the 6 rows of A from a; the missing ones read row 0 again (and are not stored).
+static inline void six_rows(const float *a, int lda, int rows, const float *r[6]) {
+    for (int i = 0; i < 6; i++) r[i] = i < rows ? a + (long)i * lda : a;
+}
+
 // Up to 6 rows of A against one packed panel of B (k rows of 16 floats): 12 accumulators, two loads of B
 // and six broadcasts of A per step of k. Missing rows read row 0 again and are not stored.
 __attribute__((target("avx2,fma")))
 static void block6x16(int rows, int cols, int k, const float *a, int lda, const float *panel, float *c, int ldc,
                       int accumulate) {
-    const float *a0 = a, *a1 = rows > 1 ? a + lda : a, *a2 = rows > 2 ? a + 2L * lda : a;
-    const float *a3 = rows > 3 ? a + 3L * lda : a, *a4 = rows > 4 ? a + 4L * lda : a, *a5 = rows > 5 ? a + 5L * lda : a;
+    const float *r[6];
+    six_rows(a, lda, rows, r);
+    const float *a0 = r[0], *a1 = r[1], *a2 = r[2], *a3 = r[3], *a4 = r[4], *a5 = r[5];
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int p = 0; p < k; p++) {
@@ -70,8 +76,9 @@ static void block6x16(int rows, int cols, int k, const float *a, int lda, const 
 __attribute__((target("avx2,fma")))
 static void block6x8(int rows, int cols, int k, const float *a, int lda, const float *panel, float *c, int ldc,
                      int accumulate) {
-    const float *a0 = a, *a1 = rows > 1 ? a + lda : a, *a2 = rows > 2 ? a + 2L * lda : a;
-    const float *a3 = rows > 3 ? a + 3L * lda : a, *a4 = rows > 4 ? a + 4L * lda : a, *a5 = rows > 5 ? a + 5L * lda : a;
+    const float *r[6];
+    six_rows(a, lda, rows, r);
+    const float *a0 = r[0], *a1 = r[1], *a2 = r[2], *a3 = r[3], *a4 = r[4], *a5 = r[5];
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
     for (int p = 0; p < k; p++) {
         __m256 b = _mm256_loadu_ps(panel + 8L * p);
