@@ -144,6 +144,12 @@ public enum SynthBenchmark {
             }
         }
         for _ in 0..<options.fullRuns { try timeFullFrame() }
+        /// After edit i of `total` timed ones: a full frame every total/frames edits, `frames` of them in all
+        /// (counted from `start` frames). On a shared machine the speed drifts over a run, and each ratio to the
+        /// full frame should compare the two under the same conditions.
+        func interleavedFullFrame(after i: Int, of total: Int, frames: Int, countedFrom start: Int) throws {
+            if (i + 1) % max(1, total / max(1, frames)) == 0 && fullTimes.count < start + frames { try timeFullFrame() }
+        }
         // The same without the uniform-region shortcut: what a frame costs when every pixel needs the γ‖β GEMM
         // (and the baseline the incremental paths save against).
         var plainMs: Double = 0
@@ -193,20 +199,16 @@ public enum SynthBenchmark {
             cell.append(try dab(PixelRect(x: x, y: y, width: 4, height: 4)))
         }
         var large: [(Double, Double)] = []
-        // More full frames between the ~1% dabs: on a shared machine the speed drifts over a run, and the
-        // dab's ratio to the full frame should compare the two under the same conditions.
-        let fullEvery = max(1, options.largeDabs / max(1, options.interleavedFullRuns))
         for i in 0..<options.largeDabs {
             let x = Int(rng.next() % UInt64(lw - 25)), y = Int(rng.next() % UInt64(lh - 25))
             large.append(try dab(PixelRect(x: x, y: y, width: 26, height: 26)))
-            if (i + 1) % fullEvery == 0 && fullTimes.count < options.fullRuns + options.interleavedFullRuns { try timeFullFrame() }
+            try interleavedFullFrame(after: i, of: options.largeDabs, frames: options.interleavedFullRuns,
+                                     countedFrom: options.fullRuns)
         }
         var restyle: Double?
         if config.useVAE {
             var times: [Double] = []
-            // Full frames between the restyles too, for the same reason as between the dabs.
             let framesBefore = fullTimes.count
-            let restyleEvery = max(1, options.restyles / max(1, options.restyleFullRuns))
             for i in 0..<options.restyles {
                 let nz = rng.normalTensor([1, config.zDim])
                 let t = now()
@@ -214,7 +216,7 @@ public enum SynthBenchmark {
                 _ = engine.render()!
                 times.append(ms(since: t))
                 z = nz
-                if (i + 1) % restyleEvery == 0 && fullTimes.count < framesBefore + options.restyleFullRuns { try timeFullFrame() }
+                try interleavedFullFrame(after: i, of: options.restyles, frames: options.restyleFullRuns, countedFrom: framesBefore)
             }
             restyle = median(times)
         }
