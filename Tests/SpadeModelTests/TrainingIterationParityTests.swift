@@ -133,4 +133,37 @@ final class TrainingIterationParityTests: XCTestCase {
         XCTAssertNotEqual(grads(on.training.generator), grads(off.training.generator), "the term reaches G")
         XCTAssertNotEqual(grads(try XCTUnwrap(on.training.encoder)), grads(try XCTUnwrap(off.training.encoder)), "and E through z")
     }
+
+    /// spadepaint's --z-noise: a step with noise scale s and ε is the reference's step with s·ε, forward and
+    /// backward (so the gradients reaching σ use the scaled ε); at 0 the fake no longer depends on ε.
+    func testZNoiseScalesTheSamplingNoiseInBothPasses() throws {
+        var config = Self.config
+        config.useVAE = true
+        XCTAssertEqual(TrainingOptions().zNoise, 1, "the reference's sampling by default")
+        var data = RandomGenerator(seed: 15)
+        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
+        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
+        let real = data.normalTensor([2, 3, 64, 64])
+        let eps = data.normalTensor([2, config.zDim]), otherEps = data.normalTensor([2, config.zDim])
+        func step(noise: Float, eps: Tensor) throws -> (fake: Tensor, training: SPADETraining) {
+            var rng = RandomGenerator(seed: 13)
+            var options = TrainingOptions()
+            options.discriminatorWidth = 4
+            options.zNoise = noise
+            let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
+                                         vgg: nil, rng: &rng, notice: { _ in })
+            let fake = training.generatorStep(semantics: semantics, real: real, rng: &rng, eps: eps).fake
+            return (fake, training)
+        }
+        func grads(_ t: SPADETraining) throws -> [Float] {
+            (t.generator.parameters + (try XCTUnwrap(t.encoder)).parameters).flatMap { $0.grad.data }
+        }
+        let scaled = try step(noise: 0.3, eps: eps), reference = try step(noise: 1, eps: eps * 0.3)
+        assertClose(scaled.fake, reference.fake, abs: 1e-6, "s·ε in the forward pass")
+        let a = try grads(scaled.training), b = try grads(reference.training)
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max() ?? 0, 1e-6, "and in the backward pass")
+        XCTAssertNotEqual(try step(noise: 1, eps: eps).fake, reference.fake, "the scale matters")
+        XCTAssertEqual(try step(noise: 0, eps: eps).fake, try step(noise: 0, eps: otherEps).fake, "z = μ at scale 0")
+    }
 }

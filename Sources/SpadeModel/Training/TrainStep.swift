@@ -14,6 +14,10 @@ public struct TrainingOptions: Equatable {
     /// spadepaint's `ColourLoss` weight and tile size; 0 (the reference) leaves the term out.
     public var lambdaColour: Float = 0
     public var colourBlock = ColourLoss.defaultBlock
+    /// spadepaint's scale of the VAE's sampling noise in training (z = μ + zNoise·ε·σ); 1 is the reference.
+    /// Below 1 it keeps z's signal above the noise while the encoder is still weak: with the reference's KLD
+    /// the encoder's σ sits near 1 and its μ near 0, so the generator learns to ignore z (posterior collapse).
+    public var zNoise: Float = 1
     public var schedule = LearningRateSchedule()  // --lr, --niter, --niter_decay, !--no_TTUR
     public var beta1: Double = 0                  // TTUR betas; the reference's --no_TTUR uses (0.5, 0.999)
     public var beta2: Double = 0.9
@@ -156,7 +160,7 @@ public final class SPADETraining {
         var z: Tensor?
         if let encoder {
             let (mu, logvar) = encoder.forward(real, training: true)
-            let eps = given ?? rng.normalTensor(mu.shape)
+            let eps = scaledNoise(given ?? rng.normalTensor(mu.shape))
             z = Reparameterization.sample(mu: mu, logvar: logvar, eps: eps)
             let kld = KLDivergenceLoss.compute(mu: mu, logvar: logvar, lambda: options.lambdaKLD)
             losses.kld = kld.value
@@ -209,7 +213,7 @@ public final class SPADETraining {
         if let encoder {
             let (mu, logvar) = encoder.forward(real, training: true)
             encoder.releaseCache()
-            z = Reparameterization.sample(mu: mu, logvar: logvar, eps: given ?? rng.normalTensor(mu.shape))
+            z = Reparameterization.sample(mu: mu, logvar: logvar, eps: scaledNoise(given ?? rng.normalTensor(mu.shape)))
         }
         let fake = generator.forward(labels: semantics, z: z, training: true)
         generator.releaseCache()
@@ -235,6 +239,11 @@ public final class SPADETraining {
             }
         }
         return generator.forward(labels: semantics, z: z, training: false)
+    }
+
+    /// ε scaled by `options.zNoise`: the backward pass then sees the same scaled ε as the forward did.
+    private func scaledNoise(_ eps: Tensor) -> Tensor {
+        options.zNoise == 1 ? eps : eps * options.zNoise
     }
 
     private func checkBatch(semantics: Tensor, real: Tensor) {

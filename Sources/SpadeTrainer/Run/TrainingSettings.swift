@@ -31,6 +31,8 @@ public struct TrainingSettings: Codable, Equatable {
     /// runs saved before it existed still load.
     public var lambdaColour: Float?
     public var colourBlock: Int?
+    /// spadepaint's training-time scale of the VAE's sampling noise (`TrainingOptions.zNoise`); nil is 1.
+    public var zNoise: Float?
 
     // Schedule
     public var learningRate = 0.0002        // --lr
@@ -72,6 +74,7 @@ public struct TrainingSettings: Codable, Equatable {
         o.lambdaKLD = lambdaKLD
         o.lambdaColour = lambdaColour ?? 0
         o.colourBlock = colourBlock ?? ColourLoss.defaultBlock
+        o.zNoise = zNoise ?? 1
         o.schedule = LearningRateSchedule(baseRate: learningRate, niter: niter, niterDecay: niterDecay, twoTimeScale: twoTimeScale)
         o.beta1 = beta1
         o.beta2 = beta2
