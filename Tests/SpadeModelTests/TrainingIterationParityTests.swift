@@ -166,4 +166,34 @@ final class TrainingIterationParityTests: XCTestCase {
         XCTAssertNotEqual(try step(noise: 1, eps: eps).fake, reference.fake, "the scale matters")
         XCTAssertEqual(try step(noise: 0, eps: eps).fake, try step(noise: 0, eps: otherEps).fake, "z = μ at scale 0")
     }
+
+    /// spadepaint's --d-warmup step: D learns, G's and E's weights stay as they were, and the G terms are
+    /// reported as NaN under the same names an iteration reports (so a loss log keeps its columns).
+    func testDiscriminatorWarmUpStepTrainsOnlyTheDiscriminator() throws {
+        var config = Self.config
+        config.useVAE = true
+        var data = RandomGenerator(seed: 16)
+        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
+        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
+        let real = data.normalTensor([2, 3, 64, 64])
+        var rng = RandomGenerator(seed: 17)
+        var options = TrainingOptions()
+        options.discriminatorWidth = 4
+        options.lambdaColour = 2
+        let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
+                                     vgg: nil, rng: &rng, notice: { _ in })
+        func weights(_ m: Module) -> [Float] { m.parameters.flatMap { $0.value.data } }
+        let g0 = weights(training.generator), e0 = weights(try XCTUnwrap(training.encoder)), d0 = weights(training.discriminator)
+        let warm = training.discriminatorWarmUpStep(semantics: semantics, real: real, rng: &rng)
+        XCTAssertEqual(weights(training.generator), g0, "G's weights untouched")
+        XCTAssertEqual(weights(try XCTUnwrap(training.encoder)), e0, "E's weights untouched")
+        XCTAssertNotEqual(weights(training.discriminator), d0, "D took a step")
+        XCTAssertEqual(training.optimizerG.step, 0)
+        XCTAssertEqual(training.optimizerD.step, 1)
+        XCTAssertTrue(warm.dFake.isFinite && warm.dReal.isFinite)
+        let full = training.iterate(semantics: semantics, real: real, rng: &rng)
+        XCTAssertEqual(warm.named.map { $0.0 }, full.named.map { $0.0 }, "the same columns as an iteration")
+        XCTAssertTrue(warm.named.filter { !$0.0.hasPrefix("D_") }.allSatisfy { $0.1.isNaN }, "G terms not computed")
+        XCTAssertNotEqual(weights(training.generator), g0, "a normal iteration then updates G")
+    }
 }

@@ -226,6 +226,23 @@ public final class SPADETraining {
         return (lossFake.value, lossReal.value)
     }
 
+    /// Only the D step, G and E left as they are: warms up a fresh discriminator before fine-tuning, so
+    /// that G's first updates do not follow a random critic. The G terms the iteration would report are NaN
+    /// ("not computed"), so a loss log keeps its columns.
+    @discardableResult
+    public func discriminatorWarmUpStep(semantics: Tensor, real: Tensor, rng: inout RandomGenerator) -> IterationLosses {
+        let d = discriminatorStep(semantics: semantics, real: real, rng: &rng)
+        var losses = IterationLosses()
+        losses.gan = .nan
+        if options.ganFeatureLoss { losses.ganFeat = .nan }
+        if perceptual != nil { losses.vgg = .nan }
+        if encoder != nil { losses.kld = .nan }
+        if options.lambdaColour > 0 { losses.colour = .nan }
+        losses.dFake = d.fake
+        losses.dReal = d.real
+        return losses
+    }
+
     /// Eval-mode synthesis (running statistics, stored u, v). With the VAE the real image is encoded and z
     /// sampled (the reference's inference), or z is drawn from N(0, I) when no image is given.
     public func generate(semantics: Tensor, real: Tensor? = nil, rng: inout RandomGenerator) -> Tensor {

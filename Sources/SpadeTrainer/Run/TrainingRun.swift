@@ -176,13 +176,18 @@ public final class TrainingRun {
             }
             let batch = try loader.next()
             training.setEpoch(batch.epoch + 1)
-            let losses = training.iterate(semantics: batch.semantics, real: batch.images, rng: &rng).named
+            let warmingUp = step < settings.discriminatorWarmUp ?? 0
+            let losses = warmingUp
+                ? training.discriminatorWarmUpStep(semantics: batch.semantics, real: batch.images, rng: &rng).named
+                : training.iterate(semantics: batch.semantics, real: batch.images, rng: &rng).named
+            // While D warms up the G terms are NaN by design: only D's losses are shown and checked.
+            let computed = warmingUp ? losses.filter { $0.0.hasPrefix("D_") } : losses
             step += 1
             position = batch.iteration + 1 < perEpoch
                 ? LoaderPosition(epoch: batch.epoch, iteration: batch.iteration + 1)
                 : LoaderPosition(epoch: batch.epoch + 1, iteration: 0)
-            averages.add(losses)
-            if let bad = losses.first(where: { !$0.1.isFinite }) {
+            averages.add(computed)
+            if let bad = computed.first(where: { !$0.1.isFinite }) {
                 try? saveSamples(sampleBatch)
                 throw TrainingError("loss \(bad.0) became \(bad.1) at step \(step); the last good checkpoint is \(checkpointPath)")
             }
