@@ -56,6 +56,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("lambda-colour"), help: "Not in the reference: weight of an L1 loss between the colour-block means of fake and real (pulls the style encoder to carry colour when there is no VGG loss; 0: off).") var lambdaColour: Float = 0
     @Option(name: .customLong("z-noise"), help: "Not in the reference: scale of the VAE's sampling noise in training, z = μ + s·ε·σ (1: the reference). Below 1 the generator cannot ignore the style code while the encoder is weak.") var zNoise: Float = 1
     @Option(name: .customLong("d-warmup"), help: "Not in the reference: train only the discriminator for the first N steps (G and E unchanged), so that fine-tuning with --init-from does not start against a random critic.") var dWarmUp = 0
+    @Flag(name: .customLong("freeze-generator"), help: "Not in the reference: fine-tune only the style encoder (with --init-from); the generator keeps its weights and running statistics exactly.") var freezeGenerator = false
     @Option(name: .customLong("colour-block"), help: "Side in pixels of the blocks that --lambda-colour compares.") var colourBlock = ColourLoss.defaultBlock
 
     // Schedule
@@ -152,6 +153,10 @@ struct Train: ParsableCommand {
                 if zNoise != 1 { settings.zNoise = zNoise }
                 guard dWarmUp >= 0 else { throw ValidationError("--d-warmup must not be negative (got \(dWarmUp))") }
                 if dWarmUp > 0 { settings.discriminatorWarmUp = dWarmUp }
+                if freezeGenerator {
+                    guard useVAE || config.useVAE else { throw ValidationError("--freeze-generator trains only the style encoder: the model needs --use-vae") }
+                    settings.freezeGenerator = true
+                }
                 settings.learningRate = lr
                 settings.niter = niter
                 settings.niterDecay = niterDecay

@@ -196,4 +196,32 @@ final class TrainingIterationParityTests: XCTestCase {
         XCTAssertTrue(warm.named.filter { !$0.0.hasPrefix("D_") }.allSatisfy { $0.1.isNaN }, "G terms not computed")
         XCTAssertNotEqual(weights(training.generator), g0, "a normal iteration then updates G")
     }
+
+    /// spadepaint's --freeze-generator: a full iteration leaves every G tensor (weights, BN running statistics,
+    /// spectral-norm vectors) as it was, while E and D learn.
+    func testFrozenGeneratorKeepsEveryTensorWhileTheEncoderLearns() throws {
+        var config = Self.config
+        config.useVAE = true
+        var data = RandomGenerator(seed: 18)
+        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
+        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
+        let real = data.normalTensor([2, 3, 64, 64])
+        var rng = RandomGenerator(seed: 19)
+        var options = TrainingOptions()
+        options.discriminatorWidth = 4
+        options.lambdaColour = 2
+        options.freezeGenerator = true
+        let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
+                                     vgg: nil, rng: &rng, notice: { _ in })
+        func everything(_ m: Module) -> [Float] { m.stateEntries().flatMap { $0.1.tensor.data } }
+        let g0 = everything(training.generator), e0 = everything(try XCTUnwrap(training.encoder))
+        let d0 = everything(training.discriminator)
+        for _ in 0..<2 { training.iterate(semantics: semantics, real: real, rng: &rng) }
+        XCTAssertEqual(everything(training.generator), g0, "G's weights and buffers exactly as loaded")
+        XCTAssertNotEqual(everything(try XCTUnwrap(training.encoder)), e0, "E learns")
+        XCTAssertNotEqual(everything(training.discriminator), d0, "D learns")
+        training.options.freezeGenerator = false
+        training.iterate(semantics: semantics, real: real, rng: &rng)
+        XCTAssertNotEqual(everything(training.generator), g0, "without the flag G trains (the test can fail)")
+    }
 }

@@ -18,6 +18,9 @@ public struct TrainingOptions: Equatable {
     /// Below 1 it keeps z's signal above the noise while the encoder is still weak: with the reference's KLD
     /// the encoder's σ sits near 1 and its μ near 0, so the generator learns to ignore z (posterior collapse).
     public var zNoise: Float = 1
+    /// spadepaint's encoder-only fine-tuning: G keeps its weights and its buffers (BN running statistics,
+    /// spectral-norm vectors) exactly as loaded; E learns through G's gradients, and D as usual.
+    public var freezeGenerator = false
     public var schedule = LearningRateSchedule()  // --lr, --niter, --niter_decay, !--no_TTUR
     public var beta1: Double = 0                  // TTUR betas; the reference's --no_TTUR uses (0.5, 0.999)
     public var beta2: Double = 0.9
@@ -154,6 +157,8 @@ public final class SPADETraining {
     public func generatorStep(semantics: Tensor, real: Tensor, rng: inout RandomGenerator,
                               eps given: Tensor? = nil) -> (losses: IterationLosses, fake: Tensor) {
         checkBatch(semantics: semantics, real: real)
+        let frozen = frozenGeneratorState()
+        defer { frozen?.restore() }
         var losses = IterationLosses()
         optimizerG.zeroGrad()
         var vae: (mu: Tensor, logvar: Tensor, eps: Tensor, kld: (value: Float, mu: Tensor, logvar: Tensor))?
@@ -197,6 +202,8 @@ public final class SPADETraining {
             encoder.backward(mu: viaZ.mu + vae.kld.mu, logvar: viaZ.logvar + vae.kld.logvar)
             encoder.releaseCache()
         }
+        // With zero gradients from the start, Adam's moments stay zero and so does every G update.
+        if frozen != nil { for p in generator.parameters { p.zeroGrad() } }
         optimizerG.update()
         return (losses, fake)
     }
@@ -206,6 +213,8 @@ public final class SPADETraining {
     public func discriminatorStep(semantics: Tensor, real: Tensor, rng: inout RandomGenerator,
                                   eps given: Tensor? = nil) -> (fake: Float, real: Float) {
         checkBatch(semantics: semantics, real: real)
+        let frozen = frozenGeneratorState()
+        defer { frozen?.restore() }
         optimizerD.zeroGrad()
         // A training-mode forward (BN statistics, power iterations) whose graph is not kept: the reference
         // runs it under no_grad.
@@ -258,6 +267,12 @@ public final class SPADETraining {
         return generator.forward(labels: semantics, z: z, training: false)
     }
 
+    /// G's buffers as they are now, to put back after a step when G is frozen (its training-mode forward
+    /// moves the running statistics and the spectral-norm vectors); nil when G trains.
+    private func frozenGeneratorState() -> FrozenBuffers? {
+        options.freezeGenerator ? FrozenBuffers(generator) : nil
+    }
+
     /// ε scaled by `options.zNoise`: the backward pass then sees the same scaled ε as the forward did.
     private func scaledNoise(_ eps: Tensor) -> Tensor {
         options.zNoise == 1 ? eps : eps * options.zNoise
@@ -271,4 +286,15 @@ public final class SPADETraining {
         precondition(rn == n && rc == 3 && rh == oh && rw == ow,
                      "training: images \(real.shape) do not match the batch [\(n), 3, \(oh), \(ow)] the generator makes")
     }
+}
+
+/// Copies of a module's buffers, to restore them after a training-mode forward.
+struct FrozenBuffers {
+    private let saved: [(Buffer, Tensor)]
+
+    init(_ module: Module) {
+        saved = module.stateEntries().compactMap { if case .buffer(let b) = $0.1 { return (b, b.value) } else { return nil } }
+    }
+
+    func restore() { for (buffer, value) in saved { buffer.value = value } }
 }

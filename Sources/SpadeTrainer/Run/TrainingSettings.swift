@@ -50,6 +50,8 @@ public struct TrainingSettings: Codable, Equatable {
     /// Steps at the start of the run that train only the discriminator (spadepaint's, for fine-tuning with
     /// a fresh D); nil or 0: none, as the reference.
     public var discriminatorWarmUp: Int?
+    /// Encoder-only fine-tuning (`TrainingOptions.freezeGenerator`); nil is false.
+    public var freezeGenerator: Bool?
 
     // Bookkeeping
     public var seed: UInt64 = 0
@@ -78,6 +80,7 @@ public struct TrainingSettings: Codable, Equatable {
         o.lambdaColour = lambdaColour ?? 0
         o.colourBlock = colourBlock ?? ColourLoss.defaultBlock
         o.zNoise = zNoise ?? 1
+        o.freezeGenerator = freezeGenerator ?? false
         o.schedule = LearningRateSchedule(baseRate: learningRate, niter: niter, niterDecay: niterDecay, twoTimeScale: twoTimeScale)
         o.beta1 = beta1
         o.beta2 = beta2
