@@ -103,22 +103,11 @@ final class TrainingIterationParityTests: XCTestCase {
     /// spadepaint's colour term: off by default (the reference's losses), and when on it is computed on the
     /// step's own fake and its gradient reaches the generator and, through z, the encoder.
     func testColourTermIsOffByDefaultAndReachesGeneratorAndEncoder() throws {
-        var config = Self.config
-        config.useVAE = true
         XCTAssertEqual(TrainingOptions().lambdaColour, 0)
-        var data = RandomGenerator(seed: 14)
-        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
-        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
-        let real = data.normalTensor([2, 3, 64, 64])
+        var (config, semantics, real, data) = try vaeBatch(seed: 14)
         let eps = data.normalTensor([2, config.zDim])
         func step(lambda: Float) throws -> (losses: IterationLosses, fake: Tensor, training: SPADETraining) {
-            var rng = RandomGenerator(seed: 12)
-            var options = TrainingOptions()
-            options.discriminatorWidth = 4
-            options.lambdaColour = lambda
-            options.colourBlock = 8
-            let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
-                                         vgg: nil, rng: &rng, notice: { _ in })
+            var (training, rng) = try smallTraining(config, seed: 12) { $0.lambdaColour = lambda; $0.colourBlock = 8 }
             let (losses, fake) = training.generatorStep(semantics: semantics, real: real, rng: &rng, eps: eps)
             return (losses, fake, training)
         }
@@ -137,21 +126,11 @@ final class TrainingIterationParityTests: XCTestCase {
     /// spadepaint's --z-noise: a step with noise scale s and ε is the reference's step with s·ε, forward and
     /// backward (so the gradients reaching σ use the scaled ε); at 0 the fake no longer depends on ε.
     func testZNoiseScalesTheSamplingNoiseInBothPasses() throws {
-        var config = Self.config
-        config.useVAE = true
         XCTAssertEqual(TrainingOptions().zNoise, 1, "the reference's sampling by default")
-        var data = RandomGenerator(seed: 15)
-        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
-        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
-        let real = data.normalTensor([2, 3, 64, 64])
+        var (config, semantics, real, data) = try vaeBatch(seed: 15)
         let eps = data.normalTensor([2, config.zDim]), otherEps = data.normalTensor([2, config.zDim])
         func step(noise: Float, eps: Tensor) throws -> (fake: Tensor, training: SPADETraining) {
-            var rng = RandomGenerator(seed: 13)
-            var options = TrainingOptions()
-            options.discriminatorWidth = 4
-            options.zNoise = noise
-            let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
-                                         vgg: nil, rng: &rng, notice: { _ in })
+            var (training, rng) = try smallTraining(config, seed: 13) { $0.zNoise = noise }
             let fake = training.generatorStep(semantics: semantics, real: real, rng: &rng, eps: eps).fake
             return (fake, training)
         }
@@ -170,18 +149,8 @@ final class TrainingIterationParityTests: XCTestCase {
     /// spadepaint's --d-warmup step: D learns, G's and E's weights stay as they were, and the G terms are
     /// reported as NaN under the same names an iteration reports (so a loss log keeps its columns).
     func testDiscriminatorWarmUpStepTrainsOnlyTheDiscriminator() throws {
-        var config = Self.config
-        config.useVAE = true
-        var data = RandomGenerator(seed: 16)
-        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
-        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
-        let real = data.normalTensor([2, 3, 64, 64])
-        var rng = RandomGenerator(seed: 17)
-        var options = TrainingOptions()
-        options.discriminatorWidth = 4
-        options.lambdaColour = 2
-        let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
-                                     vgg: nil, rng: &rng, notice: { _ in })
+        let (config, semantics, real, _) = try vaeBatch(seed: 16)
+        var (training, rng) = try smallTraining(config, seed: 17) { $0.lambdaColour = 2 }
         func weights(_ m: Module) -> [Float] { m.parameters.flatMap { $0.value.data } }
         let g0 = weights(training.generator), e0 = weights(try XCTUnwrap(training.encoder)), d0 = weights(training.discriminator)
         let warm = training.discriminatorWarmUpStep(semantics: semantics, real: real, rng: &rng)
@@ -200,19 +169,8 @@ final class TrainingIterationParityTests: XCTestCase {
     /// spadepaint's --freeze-generator: a full iteration leaves every G tensor (weights, BN running statistics,
     /// spectral-norm vectors) as it was, while E and D learn.
     func testFrozenGeneratorKeepsEveryTensorWhileTheEncoderLearns() throws {
-        var config = Self.config
-        config.useVAE = true
-        var data = RandomGenerator(seed: 18)
-        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
-        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
-        let real = data.normalTensor([2, 3, 64, 64])
-        var rng = RandomGenerator(seed: 19)
-        var options = TrainingOptions()
-        options.discriminatorWidth = 4
-        options.lambdaColour = 2
-        options.freezeGenerator = true
-        let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
-                                     vgg: nil, rng: &rng, notice: { _ in })
+        let (config, semantics, real, _) = try vaeBatch(seed: 18)
+        var (training, rng) = try smallTraining(config, seed: 19) { $0.lambdaColour = 2; $0.freezeGenerator = true }
         func everything(_ m: Module) -> [Float] { m.stateEntries().flatMap { $0.1.tensor.data } }
         let g0 = everything(training.generator), e0 = everything(try XCTUnwrap(training.encoder))
         let d0 = everything(training.discriminator)
@@ -223,5 +181,28 @@ final class TrainingIterationParityTests: XCTestCase {
         training.options.freezeGenerator = false
         training.iterate(semantics: semantics, real: real, rng: &rng)
         XCTAssertNotEqual(everything(training.generator), g0, "without the flag G trains (the test can fail)")
+    }
+
+    /// A VAE version of the test configuration and a random two-picture batch, for the tests of spadepaint's
+    /// own training options; `data` continues the batch's random stream.
+    private func vaeBatch(seed: UInt64) throws -> (config: SPADEConfig, semantics: Tensor, real: Tensor, data: RandomGenerator) {
+        var config = Self.config
+        config.useVAE = true
+        var data = RandomGenerator(seed: seed)
+        let labels = (0..<2).map { _ in (0..<(64 * 64)).map { _ in UInt8(data.next() % 8) } }
+        let semantics = try LabelEncoding.oneHot(batch: labels, height: 64, width: 64, config: config)
+        return (config, semantics, data.normalTensor([2, 3, 64, 64]), data)
+    }
+
+    /// A small trainer (D width 4, no VGG) on a freshly initialised generator, and the generator's RNG after it.
+    private func smallTraining(_ config: SPADEConfig, seed: UInt64,
+                               _ configure: (inout TrainingOptions) -> Void) throws -> (training: SPADETraining, rng: RandomGenerator) {
+        var rng = RandomGenerator(seed: seed)
+        var options = TrainingOptions()
+        options.discriminatorWidth = 4
+        configure(&options)
+        let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
+                                     vgg: nil, rng: &rng, notice: { _ in })
+        return (training, rng)
     }
 }
