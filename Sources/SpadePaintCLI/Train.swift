@@ -154,7 +154,7 @@ struct Train: ParsableCommand {
                 guard dWarmUp >= 0 else { throw ValidationError("--d-warmup must not be negative (got \(dWarmUp))") }
                 if dWarmUp > 0 { settings.discriminatorWarmUp = dWarmUp }
                 if freezeGenerator {
-                    guard useVAE || config.useVAE else { throw ValidationError("--freeze-generator trains only the style encoder: the model needs --use-vae") }
+                    guard config.useVAE else { throw ValidationError("--freeze-generator trains only the style encoder: the model needs --use-vae") }
                     settings.freezeGenerator = true
                 }
                 settings.learningRate = lr

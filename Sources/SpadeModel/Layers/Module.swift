@@ -62,6 +62,10 @@ extension Module {
         stateEntries().compactMap { if case .parameter(let p) = $0.1 { return p } else { return nil } }
     }
 
+    public var buffers: [Buffer] {
+        stateEntries().compactMap { if case .buffer(let b) = $0.1 { return b } else { return nil } }
+    }
+
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }

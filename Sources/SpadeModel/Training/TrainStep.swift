@@ -293,7 +293,7 @@ struct FrozenBuffers {
     private let saved: [(Buffer, Tensor)]
 
     init(_ module: Module) {
-        saved = module.stateEntries().compactMap { if case .buffer(let b) = $0.1 { return (b, b.value) } else { return nil } }
+        saved = module.buffers.map { ($0, $0.value) }
     }
 
     func restore() { for (buffer, value) in saved { buffer.value = value } }
