@@ -57,6 +57,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("z-noise"), help: "Not in the reference: scale of the VAE's sampling noise in training, z = μ + s·ε·σ (1: the reference). Below 1 the generator cannot ignore the style code while the encoder is weak.") var zNoise: Float = 1
     @Option(name: .customLong("d-warmup"), help: "Not in the reference: train only the discriminator for the first N steps (G and E unchanged), so that fine-tuning with --init-from does not start against a random critic.") var dWarmUp = 0
     @Flag(name: .customLong("freeze-generator"), help: "Not in the reference: fine-tune only the style encoder (with --init-from); the generator keeps its weights and running statistics exactly.") var freezeGenerator = false
+    @Option(name: .customLong("ema-decay"), help: "Not in the reference: keep an exponential moving average of G's and E's weights with this decay (e.g. 0.999) and write it as the painting model; with --resume, starts averaging from there.") var emaDecay: Float?
     @Option(name: .customLong("colour-block"), help: "Side in pixels of the blocks that --lambda-colour compares.") var colourBlock = ColourLoss.defaultBlock
 
     // Schedule
@@ -111,6 +112,12 @@ struct Train: ParsableCommand {
         return config
     }
 
+    func checkEMADecay() throws {
+        if let emaDecay, !(emaDecay > 0 && emaDecay < 1) {
+            throw ValidationError("--ema-decay must lie between 0 and 1, e.g. 0.999 (got \(emaDecay))")
+        }
+    }
+
     func run() throws {
         if let threads { Parallel.threads = threads }
         let interruption = InterruptionFlag()
@@ -120,7 +127,8 @@ struct Train: ParsableCommand {
                 if initFrom != nil {
                     throw ValidationError("--init-from starts a new run from a model; --resume continues \(resume) from its own checkpoint (give one of them)")
                 }
-                trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps)
+                try checkEMADecay()
+                trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps, weightAverageDecay: emaDecay)
             } else {
                 guard let data, let runDirectory else { throw ValidationError("give --data DIR and --run RUN_DIR (or --resume RUN_DIR)") }
                 let loadedPalette = try palette.map { try Palette.load(named: $0) }
@@ -157,6 +165,8 @@ struct Train: ParsableCommand {
                     guard config.useVAE else { throw ValidationError("--freeze-generator trains only the style encoder: the model needs --use-vae") }
                     settings.freezeGenerator = true
                 }
+                try checkEMADecay()
+                settings.weightAverageDecay = emaDecay
                 settings.learningRate = lr
                 settings.niter = niter
                 settings.niterDecay = niterDecay

@@ -185,6 +185,24 @@ final class TrainingIterationParityTests: XCTestCase {
 
     /// A VAE version of the test configuration and a random two-picture batch, for the tests of spadepaint's
     /// own training options; `data` continues the batch's random stream.
+    /// `iterate` folds the weights after the step into the average of G and E; the live weights carry on.
+    func testWeightAverageFollowsEveryIteration() throws {
+        let batch = try vaeBatch(seed: 41)
+        var (training, rng) = try smallTraining(batch.config, seed: 42) { $0.weightAverageDecay = 0.75 }
+        let before = (training.generator.parameters + training.encoder!.parameters).map(\.value)
+        training.iterate(semantics: batch.semantics, real: batch.real, rng: &rng)
+        let after = (training.generator.parameters + training.encoder!.parameters).map(\.value)
+        let averaged = training.withAveragedWeights { (training.generator.parameters + training.encoder!.parameters).map(\.value) }
+        XCTAssertEqual((training.generator.parameters + training.encoder!.parameters).map(\.value), after, "live weights restored")
+        var moved = 0
+        for ((b, a), m) in zip(zip(before, after), averaged) {
+            for i in 0..<a.count { XCTAssertEqual(m.data[i], 0.75 * b.data[i] + 0.25 * a.data[i], accuracy: 1e-6) }
+            if a != b { moved += 1 }
+        }
+        XCTAssertGreaterThan(moved, 10, "the step changed the weights, so the test can tell the average from them")
+        XCTAssertEqual(training.averageParts.map(\.prefix), ["ema_netG.", "ema_netE."])
+    }
+
     private func vaeBatch(seed: UInt64) throws -> (config: SPADEConfig, semantics: Tensor, real: Tensor, data: RandomGenerator) {
         var config = Self.config
         config.useVAE = true

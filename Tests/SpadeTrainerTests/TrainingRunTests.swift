@@ -110,6 +110,47 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(straightLosses, resumedLosses)
     }
 
+    /// With --ema-decay the painting model is the averaged weights; the average survives a resume exactly,
+    /// and a run can start averaging when it is resumed.
+    func testWeightAverageIsThePaintingModelAndResumesExactly() throws {
+        var s = settings(vae: true)
+        s.weightAverageDecay = 0.8
+        s.maxSteps = 4
+        let straight = try finishedRun(s, named: "straight")
+        let model = try PaintingModel.load(path: straight.modelPath)
+        let averaged = straight.training.withAveragedWeights { straight.training.generator.parameters.map(\.value) }
+        XCTAssertEqual(model.generator.parameters.map(\.value), averaged)
+        XCTAssertNotEqual(model.generator.parameters.map(\.value), straight.training.generator.parameters.map(\.value))
+        let averagedEncoder = straight.training.withAveragedWeights { straight.training.encoder!.parameters.map(\.value) }
+        XCTAssertEqual(model.encoder!.parameters.map(\.value), averagedEncoder)
+
+        s.maxSteps = 2
+        let splitDir = (root as NSString).appendingPathComponent("split")
+        try TrainingRun.start(s, in: splitDir, report: quiet).run(quiet: true, report: quiet)
+        let resumed = try TrainingRun.resume(splitDir, report: quiet, maxSteps: 4)
+        try resumed.run(quiet: true, report: quiet)
+        let a = straight.training.checkpointParts.flatMap { part in part.module.stateEntries().map { (part.prefix + $0.0, $0.1.tensor) } }
+        let b = resumed.training.checkpointParts.flatMap { part in part.module.stateEntries().map { (part.prefix + $0.0, $0.1.tensor) } }
+        XCTAssertEqual(a.map(\.0), b.map(\.0))
+        XCTAssertTrue(a.contains { $0.0.hasPrefix("ema_netE.") })
+        for (x, y) in zip(a, b) { XCTAssertEqual(x.1, y.1, "\(x.0) differs after resume") }
+
+        // A run without an average gets one on resume, starting at the weights it resumes with.
+        var plain = settings(vae: true)
+        plain.maxSteps = 2
+        let plainDir = (root as NSString).appendingPathComponent("plain")
+        try TrainingRun.start(plain, in: plainDir, report: quiet).run(quiet: true, report: quiet)
+        var lines: [String] = []
+        let averaging = try TrainingRun.resume(plainDir, report: { lines.append($0) }, maxSteps: 3, weightAverageDecay: 0.5)
+        XCTAssertTrue(lines.contains { $0.contains("weight average (decay 0.5) starts here") }, "\(lines)")
+        let live = averaging.training.generator.parameters.map(\.value)
+        XCTAssertEqual(averaging.training.withAveragedWeights { averaging.training.generator.parameters.map(\.value) }, live)
+        try averaging.run(quiet: true, report: quiet)
+        XCTAssertEqual(try TrainingSettings.load(from: "\(plainDir)/settings.json").weightAverageDecay, 0.5)
+        XCTAssertNotEqual(try PaintingModel.load(path: averaging.modelPath).generator.parameters.map(\.value),
+                          averaging.training.generator.parameters.map(\.value))
+    }
+
     func testFineTuningStartsFromAPaintingModelsGeneratorAndEncoder() throws {
         var s = settings(vae: true)
         s.maxSteps = 2
@@ -118,10 +159,14 @@ final class TrainingRunTests: XCTestCase {
         // Before any step, the fine-tuning run holds exactly the model's generator and encoder.
         s.initialWeights = first.modelPath
         s.seed = 99
+        s.weightAverageDecay = 0.9
         let tuned = try TrainingRun.start(s, in: (root as NSString).appendingPathComponent("tuned"), report: quiet)
         let model = try PaintingModel.load(path: first.modelPath)
         for (a, b) in zip(model.generator.parameters, tuned.training.generator.parameters) { XCTAssertEqual(a.value, b.value) }
         for (a, b) in zip(model.encoder!.parameters, tuned.training.encoder!.parameters) { XCTAssertEqual(a.value, b.value) }
+        // ... and so does its weight average, not the random weights the networks were built with.
+        let averaged = tuned.training.withAveragedWeights { tuned.training.generator.parameters.map(\.value) }
+        XCTAssertEqual(averaged, model.generator.parameters.map(\.value))
         try tuned.run(quiet: true, report: quiet)
         XCTAssertEqual(tuned.step, 2)
 

@@ -21,6 +21,9 @@ public struct TrainingOptions: Equatable {
     /// spadepaint's encoder-only fine-tuning: G keeps its weights and its buffers (BN running statistics,
     /// spectral-norm vectors) exactly as loaded; E learns through G's gradients, and D as usual.
     public var freezeGenerator = false
+    /// spadepaint's exponential moving average of G's and E's weights (`WeightAverage`), the model a run
+    /// writes as its painting model; nil keeps none (the reference).
+    public var weightAverageDecay: Float?
     public var schedule = LearningRateSchedule()  // --lr, --niter, --niter_decay, !--no_TTUR
     public var beta1: Double = 0                  // TTUR betas; the reference's --no_TTUR uses (0.5, 0.999)
     public var beta2: Double = 0.9
@@ -70,6 +73,10 @@ public final class SPADETraining {
     public let optimizerG: Adam
     public let optimizerD: Adam
     public var options: TrainingOptions
+    /// The averaged generator and encoder (`options.weightAverageDecay`), updated after every `iterate`.
+    public let generatorAverage: WeightAverage?
+    public let encoderAverage: WeightAverage?
+    public static let averagePrefix = "ema_"
 
     /// Prints "no VGG19 weights" at most once per process however many trainers are built.
     nonisolated(unsafe) private static var toldAboutMissingVGG = false
@@ -92,13 +99,15 @@ public final class SPADETraining {
                          "SPADETraining: discriminator \(discriminator.options) does not fit the options \(dOptions)")
         }
         self.discriminator = discriminator ?? MultiscaleDiscriminator(dOptions, rng: &rng)
+        let builtEncoder: ConvEncoder?
         if config.useVAE {
             // The generator validated its configuration, norm_E included, so this cannot throw.
-            self.encoder = encoder ?? ConvEncoder(ndf: config.ngf, zDim: config.zDim, norm: try! config.encoderNorm(), rng: &rng)
+            builtEncoder = encoder ?? ConvEncoder(ndf: config.ngf, zDim: config.zDim, norm: try! config.encoderNorm(), rng: &rng)
         } else {
             precondition(encoder == nil, "SPADETraining: an encoder was given but the generator does not use the VAE")
-            self.encoder = nil
+            builtEncoder = nil
         }
+        self.encoder = builtEncoder
         if options.vggLoss, let vgg {
             perceptual = VGGLoss(network: vgg, lambda: options.lambdaVGG)
         } else {
@@ -110,10 +119,12 @@ public final class SPADETraining {
         }
         let rates = options.schedule.rates(epoch: 1)
         var gNamed = Self.namedParameters(generator, prefix: "netG")
-        if let e = self.encoder { gNamed += Self.namedParameters(e, prefix: "netE") }
+        if let e = builtEncoder { gNamed += Self.namedParameters(e, prefix: "netE") }
         optimizerG = Adam(gNamed, learningRate: rates.generator, beta1: options.beta1, beta2: options.beta2)
         optimizerD = Adam(Self.namedParameters(self.discriminator, prefix: "netD"), learningRate: rates.discriminator,
                           beta1: options.beta1, beta2: options.beta2)
+        generatorAverage = options.weightAverageDecay.map { WeightAverage(of: generator, decay: $0) }
+        encoderAverage = options.weightAverageDecay.flatMap { decay in builtEncoder.map { WeightAverage(of: $0, decay: decay) } }
     }
 
     private static func namedParameters(_ module: Module, prefix: String) -> [(String, Parameter)] {
@@ -126,10 +137,38 @@ public final class SPADETraining {
     /// Everything a training checkpoint holds, with the prefixes its tensor names carry:
     /// `netG.`, `netD.`, `netE.` (VAE), `optimizer_G.`, `optimizer_D.` (each `step`, `exp_avg.<param>`,
     /// `exp_avg_sq.<param>`, the param names being the checkpoint's own, e.g. `netG.fc.weight`).
-    public var checkpointParts: [StateDict.Part] {
+    /// With weight averaging, `ema_netG.` and `ema_netE.` follow (`averageParts`).
+    public var checkpointParts: [StateDict.Part] { trainingParts + averageParts }
+
+    /// The networks and optimizers, without the weight averages.
+    public var trainingParts: [StateDict.Part] {
         var parts = [StateDict.Part(generator, prefix: "netG."), StateDict.Part(discriminator, prefix: "netD.")]
         if let encoder { parts.append(StateDict.Part(encoder, prefix: "netE.")) }
         return parts + [StateDict.Part(optimizerG, prefix: "optimizer_G."), StateDict.Part(optimizerD, prefix: "optimizer_D.")]
+    }
+
+    public var averageParts: [StateDict.Part] {
+        var parts: [StateDict.Part] = []
+        if let generatorAverage { parts.append(StateDict.Part(generatorAverage, prefix: Self.averagePrefix + "netG.")) }
+        if let encoderAverage { parts.append(StateDict.Part(encoderAverage, prefix: Self.averagePrefix + "netE.")) }
+        return parts
+    }
+
+    /// Restarts the weight averages at the current weights (after loading a model to fine-tune, or when a
+    /// run starts averaging part-way).
+    public func resetAverages() {
+        generatorAverage?.reset()
+        encoderAverage?.reset()
+    }
+
+    /// Runs `body` with the averaged weights in G and E (the live ones when averaging is off), then puts the
+    /// live weights back: what a run writes as its painting model and draws its samples with.
+    public func withAveragedWeights<T>(_ body: () throws -> T) rethrows -> T {
+        guard let generatorAverage else { return try body() }  // E is averaged exactly when G is
+        return try generatorAverage.withAveragedState {
+            guard let encoderAverage else { return try body() }
+            return try encoderAverage.withAveragedState(body)
+        }
     }
 
     /// Sets both learning rates for `epoch` (1-based) from the schedule (the reference's
@@ -150,6 +189,8 @@ public final class SPADETraining {
         let d = discriminatorStep(semantics: semantics, real: real, rng: &rng, eps: eps?.discriminator)
         losses.dFake = d.fake
         losses.dReal = d.real
+        generatorAverage?.update()
+        encoderAverage?.update()
         return losses
     }
 

@@ -8,7 +8,8 @@ import SpadeModel
 ///     settings.json              what the run is (model, data, schedule); `--resume` reads it
 ///     checkpoint.safetensors     G, D, (E), both optimizers, and in the metadata the step, data position
 ///                                and RNG state: enough to continue bit-for-bit
-///     model.safetensors          the painting model: G (reference names) + E under `netE.` (VAE models)
+///     model.safetensors          the painting model: G (reference names) + E under `netE.` (VAE models);
+///                                with --ema-decay the averaged weights (the checkpoint keeps both)
 ///     samples/step_NNNNNNN.png   label colours | real | generated on a fixed batch; samples/latest.png
 ///     losses.csv, losses.png     loss terms over steps
 public final class TrainingRun {
@@ -53,10 +54,13 @@ public final class TrainingRun {
 
     /// Continues the run in `directory` from its last checkpoint.
     /// `maxSteps` extends (or shortens) a time-boxed run.
-    public static func resume(_ directory: String, report: (String) -> Void, maxSteps: Int? = nil) throws -> TrainingRun {
+    /// `weightAverageDecay` starts (or re-tunes) the weight average from the resumed step on.
+    public static func resume(_ directory: String, report: (String) -> Void, maxSteps: Int? = nil,
+                              weightAverageDecay: Float? = nil) throws -> TrainingRun {
         var settings = try TrainingSettings.load(from: (directory as NSString).appendingPathComponent(settingsFile))
-        if let maxSteps {
-            settings.maxSteps = maxSteps
+        if maxSteps != nil || weightAverageDecay != nil {
+            settings.maxSteps = maxSteps ?? settings.maxSteps
+            settings.weightAverageDecay = weightAverageDecay ?? settings.weightAverageDecay
             try settings.save(to: (directory as NSString).appendingPathComponent(settingsFile))
         }
         let checkpoint = (directory as NSString).appendingPathComponent(checkpointFile)
@@ -98,10 +102,16 @@ public final class TrainingRun {
         lossLog = LossLog(runDirectory: directory)
         if checkpoint == nil, let initial = settings.initialWeights {
             try Self.loadInitialWeights(initial, into: training, report: report)
+            training.resetAverages()
         }
         if let checkpoint {
             let file = try SafeTensorsFile(path: checkpoint)
-            try StateDict.load(training.checkpointParts, from: file)
+            // A run that starts averaging on resume has no averages in its checkpoint yet: they start at the
+            // resumed weights.
+            let hasAverages = file.names.contains { $0.hasPrefix(SPADETraining.averagePrefix) }
+            try StateDict.load(hasAverages ? training.checkpointParts : training.trainingParts, from: file,
+                               ignoring: [SPADETraining.averagePrefix])
+            if !hasAverages { training.resetAverages() }
             guard let stepText = file.metadata["step"], let savedStep = Int(stepText),
                   let epochText = file.metadata["epoch"], let epoch = Int(epochText),
                   let iterText = file.metadata["iteration"], let iteration = Int(iterText),
@@ -113,6 +123,9 @@ public final class TrainingRun {
             rng = RandomGenerator(savedState: rngWords)
             try lossLog.load(upTo: step)
             report("resumed at step \(step) (epoch \(epoch + 1), iteration \(iteration))")
+            if !hasAverages, let average = training.generatorAverage {
+                report("the weight average (decay \(average.decay)) starts here, at the resumed weights")
+            }
         }
     }
 
@@ -225,7 +238,9 @@ public final class TrainingRun {
     func saveSamples(_ batch: TrainingBatch) throws {
         // A private RNG: drawing samples must not change the training stream.
         var sampleRNG = RandomGenerator(seed: 0x5A3D1E)
-        let generated = training.generate(semantics: batch.semantics, real: batch.images, rng: &sampleRNG)
+        let generated = training.withAveragedWeights {
+            training.generate(semantics: batch.semantics, real: batch.images, rng: &sampleRNG)
+        }
         let grid = SampleGrid.make(labels: batch.labels, real: batch.images, generated: generated, palette: palette)
         let name = String(format: "samples/step_%07d.png", step)
         try writePNG(grid, to: path(name))
@@ -244,8 +259,10 @@ public final class TrainingRun {
         ].merging(settings.palette.map { [GeneratorCheckpoint.paletteKey: $0] } ?? [:]) { a, _ in a }
         do {
             try StateDict.save(training.checkpointParts, metadata: metadata, to: checkpointPath)
-            try PaintingModel.save(generator: training.generator, encoder: training.encoder,
-                                   palette: palette?.name ?? settings.palette, to: modelPath)
+            try training.withAveragedWeights {
+                try PaintingModel.save(generator: training.generator, encoder: training.encoder,
+                                       palette: palette?.name ?? settings.palette, to: modelPath)
+            }
         } catch {
             throw TrainingError("could not save the checkpoint at step \(step): \(error) — the last good checkpoint is unchanged")
         }

@@ -52,6 +52,9 @@ public struct TrainingSettings: Codable, Equatable {
     public var discriminatorWarmUp: Int?
     /// Encoder-only fine-tuning (`TrainingOptions.freezeGenerator`); nil is false.
     public var freezeGenerator: Bool?
+    /// Decay of the moving average of G's and E's weights that the run writes as its painting model
+    /// (`TrainingOptions.weightAverageDecay`); nil: none, the painting model is the live weights.
+    public var weightAverageDecay: Float?
 
     // Bookkeeping
     public var seed: UInt64 = 0
@@ -81,6 +84,7 @@ public struct TrainingSettings: Codable, Equatable {
         o.colourBlock = colourBlock ?? ColourLoss.defaultBlock
         o.zNoise = zNoise ?? 1
         o.freezeGenerator = freezeGenerator ?? false
+        o.weightAverageDecay = weightAverageDecay
         o.schedule = LearningRateSchedule(baseRate: learningRate, niter: niter, niterDecay: niterDecay, twoTimeScale: twoTimeScale)
         o.beta1 = beta1
         o.beta2 = beta2

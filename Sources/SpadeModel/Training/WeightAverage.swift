@@ -1,0 +1,59 @@
+/// An exponential moving average of a network's weights, kept beside the network during training
+/// (Karras et al. 2018, Yazıcı et al. 2019): after every step, average = decay · average + (1 − decay) · weight.
+/// A GAN generator's weights oscillate around what the generator and discriminator chase; their average
+/// draws steadier, cleaner pictures than any single step, which is why it is the model one ships.
+///
+/// Buffers are averaged the same way, so the BN running statistics and spectral-norm vectors stay consistent
+/// with the averaged weights (copying the live ones would pair them with weights they were not measured on);
+/// integer buffers (`num_batches_tracked`) are copied. The average's state has the network's own names, so
+/// it is saved and loaded as one more checkpoint part.
+public final class WeightAverage: Module {
+    public let decay: Float
+    private let sources: [(String, StateEntry)]
+    private let averages: [Buffer]
+
+    /// Starts the average at the network's current state.
+    public init(of module: Module, decay: Float) {
+        precondition(decay >= 0 && decay < 1, "weight average: decay \(decay) is not in [0, 1)")
+        self.decay = decay
+        sources = module.stateEntries()
+        averages = sources.map { _, entry in
+            if case .buffer(let b) = entry { return Buffer(b.value, isInteger: b.isInteger) }
+            return Buffer(entry.tensor)
+        }
+    }
+
+    public func stateEntries() -> [(String, StateEntry)] {
+        zip(sources, averages).map { ($0.0, .buffer($1)) }
+    }
+
+    /// Folds the network's current state into the average.
+    public func update() {
+        let keep = decay, take = 1 - decay
+        for ((_, entry), average) in zip(sources, averages) {
+            let current = entry.tensor
+            if average.isInteger {
+                average.value = current
+                continue
+            }
+            average.value.withMutablePointer { a in
+                current.withPointer { w in
+                    for i in 0..<current.count { a[i] = keep * a[i] + take * w[i] }
+                }
+            }
+        }
+    }
+
+    /// Sets the average to the network's current state (a run that starts averaging part-way).
+    public func reset() {
+        for ((_, entry), average) in zip(sources, averages) { average.value = entry.tensor }
+    }
+
+    /// Runs `body` with the averaged state in the network, then puts the live state back exactly.
+    public func withAveragedState<T>(_ body: () throws -> T) rethrows -> T {
+        let live = sources.map { $0.1.tensor }
+        for ((_, entry), average) in zip(sources, averages) { entry.assign(average.value) }
+        defer { for ((_, entry), value) in zip(sources, live) { entry.assign(value) } }
+        return try body()
+    }
+}
