@@ -58,6 +58,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("d-warmup"), help: "Not in the reference: train only the discriminator for the first N steps (G and E unchanged), so that fine-tuning with --init-from does not start against a random critic.") var dWarmUp = 0
     @Flag(name: .customLong("freeze-generator"), help: "Not in the reference: fine-tune only the style encoder (with --init-from); the generator keeps its weights and running statistics exactly.") var freezeGenerator = false
     @Option(name: .customLong("ema-decay"), help: "Not in the reference: keep an exponential moving average of G's and E's weights with this decay (e.g. 0.999) and write it as the painting model; with --resume, starts averaging from there.") var emaDecay: Float?
+    @Option(name: .customLong("encoder-tiles"), help: "Not in the reference: in training the style encoder sees each picture cut into N×N tiles in a random order, so z carries the picture's style but not its layout (the picture's side must split into N equal parts).") var encoderTiles: Int?
     @Option(name: .customLong("colour-block"), help: "Side in pixels of the blocks that --lambda-colour compares.") var colourBlock = ColourLoss.defaultBlock
 
     // Schedule
@@ -167,6 +168,14 @@ struct Train: ParsableCommand {
                 }
                 try checkEMADecay()
                 settings.weightAverageDecay = emaDecay
+                if let encoderTiles {
+                    guard config.useVAE else { throw ValidationError("--encoder-tiles shuffles what the style encoder sees: the model needs --use-vae") }
+                    let (height, width) = config.outputSize
+                    guard encoderTiles >= 2, height % encoderTiles == 0, width % encoderTiles == 0 else {
+                        throw ValidationError("--encoder-tiles must be at least 2 and split the \(width)x\(height) pictures into equal tiles (got \(encoderTiles))")
+                    }
+                    settings.encoderTileGrid = encoderTiles
+                }
                 settings.learningRate = lr
                 settings.niter = niter
                 settings.niterDecay = niterDecay

@@ -203,6 +203,26 @@ final class TrainingIterationParityTests: XCTestCase {
         XCTAssertEqual(training.averageParts.map(\.prefix), ["ema_netG.", "ema_netE."])
     }
 
+    /// With --encoder-tiles the encoder learns from shuffled pictures: the step's code is E's code of the
+    /// shuffled batch, so the step differs from one on the pictures as they are, and G still learns.
+    func testEncoderSeesShuffledTilesWhenAsked() throws {
+        let batch = try vaeBatch(seed: 51)
+        var (plain, plainRNG) = try smallTraining(batch.config, seed: 52) { $0.zNoise = 0 }
+        var (tiled, tiledRNG) = try smallTraining(batch.config, seed: 52) { $0.zNoise = 0; $0.encoderTileGrid = 4 }
+        // A twin of the tiled trainer encodes the shuffled batch the step should see (training mode, so its
+        // spectral norms take the same power iteration).
+        let twin = try smallTraining(batch.config, seed: 52) { $0.zNoise = 0; $0.encoderTileGrid = 4 }.training
+        var shuffleRNG = tiledRNG
+        let shuffled = TileShuffle.apply(batch.real, grid: 4, rng: &shuffleRNG)
+        XCTAssertNotEqual(shuffled, batch.real)
+        let code = twin.encoder!.forward(shuffled, training: true)
+        let plainLosses = plain.generatorStep(semantics: batch.semantics, real: batch.real, rng: &plainRNG).losses
+        let tiledLosses = tiled.generatorStep(semantics: batch.semantics, real: batch.real, rng: &tiledRNG).losses
+        XCTAssertNotEqual(plainLosses.kld, tiledLosses.kld, "the encoder saw other pictures")
+        XCTAssertEqual(tiledLosses.kld!, KLDivergenceLoss.compute(mu: code.mu, logvar: code.logvar, lambda: tiled.options.lambdaKLD).value,
+                       accuracy: 1e-6)
+    }
+
     private func vaeBatch(seed: UInt64) throws -> (config: SPADEConfig, semantics: Tensor, real: Tensor, data: RandomGenerator) {
         var config = Self.config
         config.useVAE = true

@@ -24,6 +24,9 @@ public struct TrainingOptions: Equatable {
     /// spadepaint's exponential moving average of G's and E's weights (`WeightAverage`), the model a run
     /// writes as its painting model; nil keeps none (the reference).
     public var weightAverageDecay: Float?
+    /// spadepaint's style-only encoder input: in training the encoder sees the picture cut into this many
+    /// tiles per side in a random order (`TileShuffle`); nil shows it the picture (the reference).
+    public var encoderTileGrid: Int?
     public var schedule = LearningRateSchedule()  // --lr, --niter, --niter_decay, !--no_TTUR
     public var beta1: Double = 0                  // TTUR betas; the reference's --no_TTUR uses (0.5, 0.999)
     public var beta2: Double = 0.9
@@ -205,7 +208,7 @@ public final class SPADETraining {
         var vae: (mu: Tensor, logvar: Tensor, eps: Tensor, kld: (value: Float, mu: Tensor, logvar: Tensor))?
         var z: Tensor?
         if let encoder {
-            let (mu, logvar) = encoder.forward(real, training: true)
+            let (mu, logvar) = encoder.forward(encoderInput(real, rng: &rng), training: true)
             let eps = scaledNoise(given ?? rng.normalTensor(mu.shape))
             z = Reparameterization.sample(mu: mu, logvar: logvar, eps: eps)
             let kld = KLDivergenceLoss.compute(mu: mu, logvar: logvar, lambda: options.lambdaKLD)
@@ -261,7 +264,7 @@ public final class SPADETraining {
         // runs it under no_grad.
         var z: Tensor?
         if let encoder {
-            let (mu, logvar) = encoder.forward(real, training: true)
+            let (mu, logvar) = encoder.forward(encoderInput(real, rng: &rng), training: true)
             encoder.releaseCache()
             z = Reparameterization.sample(mu: mu, logvar: logvar, eps: scaledNoise(given ?? rng.normalTensor(mu.shape)))
         }
@@ -312,6 +315,12 @@ public final class SPADETraining {
     /// moves the running statistics and the spectral-norm vectors); nil when G trains.
     private func frozenGeneratorState() -> FrozenBuffers? {
         options.freezeGenerator ? FrozenBuffers(generator) : nil
+    }
+
+    /// What the encoder sees of the real pictures in training: the pictures, or their tiles shuffled.
+    private func encoderInput(_ real: Tensor, rng: inout RandomGenerator) -> Tensor {
+        guard let grid = options.encoderTileGrid, grid > 1 else { return real }
+        return TileShuffle.apply(real, grid: grid, rng: &rng)
     }
 
     /// ε scaled by `options.zNoise`: the backward pass then sees the same scaled ε as the forward did.

@@ -55,6 +55,9 @@ public struct TrainingSettings: Codable, Equatable {
     /// Decay of the moving average of G's and E's weights that the run writes as its painting model
     /// (`TrainingOptions.weightAverageDecay`); nil: none, the painting model is the live weights.
     public var weightAverageDecay: Float?
+    /// Tiles per side of the shuffled pictures the style encoder sees in training
+    /// (`TrainingOptions.encoderTileGrid`); nil: the pictures as they are.
+    public var encoderTileGrid: Int?
 
     // Bookkeeping
     public var seed: UInt64 = 0
@@ -85,6 +88,7 @@ public struct TrainingSettings: Codable, Equatable {
         o.zNoise = zNoise ?? 1
         o.freezeGenerator = freezeGenerator ?? false
         o.weightAverageDecay = weightAverageDecay
+        o.encoderTileGrid = encoderTileGrid
         o.schedule = LearningRateSchedule(baseRate: learningRate, niter: niter, niterDecay: niterDecay, twoTimeScale: twoTimeScale)
         o.beta1 = beta1
         o.beta2 = beta2
