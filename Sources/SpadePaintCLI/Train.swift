@@ -124,11 +124,11 @@ struct Train: ParsableCommand {
         let interruption = InterruptionFlag()
         let trainingRun: TrainingRun
         do {
+            try checkEMADecay()
             if let resume {
                 if initFrom != nil {
                     throw ValidationError("--init-from starts a new run from a model; --resume continues \(resume) from its own checkpoint (give one of them)")
                 }
-                try checkEMADecay()
                 trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps, weightAverageDecay: emaDecay)
             } else {
                 guard let data, let runDirectory else { throw ValidationError("give --data DIR and --run RUN_DIR (or --resume RUN_DIR)") }
@@ -166,7 +166,6 @@ struct Train: ParsableCommand {
                     guard config.useVAE else { throw ValidationError("--freeze-generator trains only the style encoder: the model needs --use-vae") }
                     settings.freezeGenerator = true
                 }
-                try checkEMADecay()
                 settings.weightAverageDecay = emaDecay
                 if let encoderTiles {
                     guard config.useVAE else { throw ValidationError("--encoder-tiles shuffles what the style encoder sees: the model needs --use-vae") }

@@ -29,18 +29,13 @@ public final class WeightAverage: Module {
 
     /// Folds the network's current state into the average.
     public func update() {
-        let keep = decay, take = 1 - decay
         for ((_, entry), average) in zip(sources, averages) {
-            let current = entry.tensor
             if average.isInteger {
-                average.value = current
+                average.value = entry.tensor
                 continue
             }
-            average.value.withMutablePointer { a in
-                current.withPointer { w in
-                    for i in 0..<current.count { a[i] = keep * a[i] + take * w[i] }
-                }
-            }
+            average.value.scale(by: decay)
+            average.value.add(entry.tensor, scale: 1 - decay)
         }
     }
 
