@@ -25,8 +25,10 @@ struct Paint: ParsableCommand {
     @Option(help: "Palette name (in Palettes/) or path to a .palette file.")
     var palette: String = "landscape"
 
-    @Option(help: "Take the style from this photo (PNG or JPEG) through the model's encoder.")
+    @Option(help: "Take the style from this photo (PNG or JPEG): the model's encoder gives z, then each class takes the photo's colours.")
     var style: String?
+
+    @OptionGroup var colourMatch: ColourMatchOptions
 
     @Option(help: "Seed of the first random style.")
     var seed: UInt64 = 1
@@ -62,7 +64,7 @@ struct Paint: ParsableCommand {
             }
             synthesizer = FlatColourTestSynthesizer(palette: palette, busyMilliseconds: max(0, testSynthesizerBusyMs))
         } else {
-            synthesizer = try makeSynthesizer(checkpoint: checkpoint, palette: palette, seed: seed)
+            synthesizer = try makeSynthesizer(checkpoint: checkpoint, palette: palette, seed: seed, colourMatch: colourMatch)
         }
         var options = PainterOptions(palette: palette)
         options.labelsPath = labels
@@ -82,11 +84,15 @@ struct Paint: ParsableCommand {
 /// `Checkpoints/landscape.safetensors`, when none is named) behind the incremental inference engine, with
 /// the VAE encoder when the file has one (`netE.` tensors). Without any model file the painter still
 /// runs, on a randomly initialised generator of the default configuration, and says so on its status line.
-func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64) throws -> PictureSynthesizer {
+func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64, colourMatch: ColourMatchOptions) throws -> PictureSynthesizer {
     let synthesizer: GeneratorSynthesizer
     if let path = checkpoint ?? DefaultModel.checkpointPath() {
         let loaded = try PaintingModel.load(path: path)
-        synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: loaded.encoder)
+        // The segmenter is loaded whenever the model can take a photo's style: the painter's style prompt
+        // can set one later.
+        let segmenter = loaded.encoder == nil ? nil
+            : try colourMatch.segmenter(classes: loaded.generator.config.labelNC, forStyle: true)
+        synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: loaded.encoder, styleSegmenter: segmenter)
     } else {
         var rng = RandomGenerator(seed: seed)
         let generator = try SPADEGenerator(config: DefaultModel.config, rng: &rng)

@@ -17,7 +17,9 @@ struct Render: ParsableCommand {
             test.py saves them. Label maps may have any size: each layer resizes them (nearest) to its own \
             resolution; the picture has the model's size (or --size for models whose first layer is a conv).
             Style (VAE models): --style REF.png (the encoder's μ of REF), --z CODE.safetensors (from \
-            `spadepaint encode`), or a random z from --seed.
+            `spadepaint encode`), or a random z from --seed. With --style, each class of the picture then takes \
+            the mean and spread of its colours in REF, as the segmenter labels REF (--no-colour-match: the \
+            encoder's code only).
             """)
 
     @Argument(help: "A label map PNG, or a folder of them.")
@@ -35,8 +37,10 @@ struct Render: ParsableCommand {
     @Option(help: "z for VAE models: a safetensors file with z_dim values (named 'z' if it holds several).")
     var z: String?
 
-    @Option(help: "Reference photo (PNG or JPEG) whose style (encoder μ) every picture takes; VAE models with an encoder.")
+    @Option(help: "Reference photo (PNG or JPEG) whose style (encoder μ, then its class colours) every picture takes; VAE models with an encoder.")
     var style: String?
+
+    @OptionGroup var colourMatch: ColourMatchOptions
 
     @Option(help: "Output size WxH for models whose first layer reads the label map (not VAE models).")
     var size: String?
@@ -68,7 +72,7 @@ struct Render: ParsableCommand {
         let model = try PaintingModel.load(path: checkpointPath, config: try configOverride(checkpointPath))
         let generator = model.generator
         let config = generator.config
-        let zTensor = try styleCode(model)
+        let (zTensor, colours) = try styleCode(model)
         let jobs = try renderJobs()
         if instance != nil && jobs.count > 1 {
             throw ValidationError("--instance goes with a single label map, not a folder")
@@ -95,7 +99,12 @@ struct Render: ParsableCommand {
                 try engine.setLabels(map.labels, width: map.width, height: map.height, source: input)
                 picture = engine.render()!
             }
-            try writePNG(RGBImage(width: w, height: h, pixels: GeneratorOutput.rgbBytes(picture)), to: outputPath)
+            var pixels = GeneratorOutput.rgbBytes(picture)
+            if let colours {
+                let labels = ReferenceColourMatch.labels(map.labels, width: map.width, height: map.height, toWidth: w, toHeight: h)
+                pixels = colours.apply(rgb: pixels, labels: labels)
+            }
+            try writePNG(RGBImage(width: w, height: h, pixels: pixels), to: outputPath)
             FileHandle.standardError.write(Data(String(format: "rendered %dx%d from %@ (%dx%d) in %.2f s -> %@\n", w, h, input,
                                                        map.width, map.height, Date().timeIntervalSince(began), outputPath).utf8))
         }
@@ -162,14 +171,15 @@ struct Render: ParsableCommand {
         return c
     }
 
-    /// z for VAE models from --style, --z or --seed (nil for models without a VAE).
-    func styleCode(_ model: PaintingModel.Loaded) throws -> Tensor? {
+    /// z for VAE models from --style, --z or --seed (nil for models without a VAE), and with --style the
+    /// reference's class colours (unless the colour match is off).
+    func styleCode(_ model: PaintingModel.Loaded) throws -> (Tensor?, ReferenceColourMatch?) {
         let config = model.generator.config
         guard config.useVAE else {
             if z != nil || style != nil {
                 throw ValidationError("--z/--style given, but this model does not use a VAE (use_vae false): its style is fixed")
             }
-            return nil
+            return (nil, nil)
         }
         if z != nil && style != nil { throw ValidationError("give --z or --style, not both") }
         if let style {
@@ -177,11 +187,15 @@ struct Render: ParsableCommand {
                 throw ValidationError("\(model.path): this model has no style encoder, so --style cannot be used; try --seed")
             }
             let photo = try readRGB(style)
-            return encoder.styleCode(rgb: photo.pixels, width: photo.width, height: photo.height)
+            let code = encoder.styleCode(rgb: photo.pixels, width: photo.width, height: photo.height)
+            let colours = try colourMatch.segmenter(classes: config.labelNC, forStyle: true).map {
+                ReferenceColourMatch(referenceRGB: photo.pixels, width: photo.width, height: photo.height, segmenter: $0)
+            }
+            return (code, colours)
         }
-        if let z { return try Self.readZ(z, zDim: config.zDim) }
+        if let z { return (try Self.readZ(z, zDim: config.zDim), nil) }
         var rng = RandomGenerator(seed: seed)
-        return model.generator.sampleZ(batch: 1, rng: &rng)
+        return (model.generator.sampleZ(batch: 1, rng: &rng), nil)
     }
 
     /// z from a safetensors file: its only tensor, or the one named "z"; z_dim values (shape [z_dim] or [1, z_dim]).

@@ -8,6 +8,8 @@ import SpadeModel
 public final class GeneratorSynthesizer: PictureSynthesizer {
     public let engine: InferenceEngine
     public let encoder: ConvEncoder?
+    /// Labels style photos for the colour match (nil: a photo sets z only).
+    public let styleSegmenter: Segmenter?
     public var labelWidth: Int { engine.config.labelMapSize.width }
     public var labelHeight: Int { engine.config.labelMapSize.height }
     /// Label channels without the instance-edge channel (don't-care included): what a palette must cover.
@@ -15,13 +17,20 @@ public final class GeneratorSynthesizer: PictureSynthesizer {
     public var styleDescription: String { notes.isEmpty ? style : style + " — " + notes.joined(separator: "; ") }
 
     private var style = "no style"
+    /// The class colours of the current style photo, laid over every picture.
+    private var colourMatch: ReferenceColourMatch?
     /// Shown after the style on the status line: "random weights — no model", the full-frame fallback.
     private let notes: [String]
 
     /// - modelNote: what the status line should say about the weights (e.g. "random weights — no model").
-    public init(generator: SPADEGenerator, encoder: ConvEncoder? = nil, modelNote: String? = nil) {
+    /// - styleSegmenter: labels style photos so that each class takes the photo's colours
+    ///   (`ReferenceColourMatch`); it must label the model's classes.
+    public init(generator: SPADEGenerator, encoder: ConvEncoder? = nil, styleSegmenter: Segmenter? = nil, modelNote: String? = nil) {
+        precondition(styleSegmenter.map { $0.config.classes == generator.config.labelNC } ?? true,
+                     "GeneratorSynthesizer: the style segmenter labels other classes than the model")
         engine = InferenceEngine(generator: generator)
         self.encoder = encoder
+        self.styleSegmenter = styleSegmenter
         notes = [modelNote, engine.fullFrameReason.map { _ in "instance norm: full frames" }].compactMap { $0 }
         if !generator.config.useVAE { style = "labels only (model has no style input)" }
     }
@@ -30,7 +39,13 @@ public final class GeneratorSynthesizer: PictureSynthesizer {
         if engine.config.useVAE && !hasStyle { newRandomStyle(seed: 1) }
         try engine.setLabels(labels.labels, width: labels.width, height: labels.height, source: "painted label map")
         guard let picture = engine.render(shouldCancel: shouldCancel) else { return nil }
-        return Self.image(from: picture)
+        var image = Self.image(from: picture)
+        if let colourMatch {
+            let classes = ReferenceColourMatch.labels(labels.labels, width: labels.width, height: labels.height,
+                                                      toWidth: image.width, toHeight: image.height)
+            image = RGBImage(width: image.width, height: image.height, pixels: colourMatch.apply(rgb: image.pixels, labels: classes))
+        }
+        return image
     }
 
     private var hasStyle = false
@@ -44,19 +59,24 @@ public final class GeneratorSynthesizer: PictureSynthesizer {
         var rng = RandomGenerator(seed: seed)
         // A z of the right size cannot be refused.
         try! engine.setStyle(z: rng.normalTensor([1, config.zDim]))
+        colourMatch = nil
         hasStyle = true
         style = "random style, seed \(seed)"
     }
 
-    /// The style of a photo: the encoder's μ (the mean of q(z | photo)) as z.
+    /// The style of a photo: the encoder's μ (the mean of q(z | photo)) as z, and with a style segmenter the
+    /// photo's class colours.
     public func setStyle(reference: RGBImage, name: String) throws {
         guard engine.config.useVAE, let encoder else {
             throw PainterSetupError("this model has no style encoder, so it cannot take the style of \(name)")
         }
         let (mu, _) = encoder.forward(Self.tensor(from: reference), training: false)
         try engine.setStyle(z: mu)
+        colourMatch = styleSegmenter.map {
+            ReferenceColourMatch(referenceRGB: reference.pixels, width: reference.width, height: reference.height, segmenter: $0)
+        }
         hasStyle = true
-        style = "style of \(name)"
+        style = colourMatch == nil ? "style of \(name)" : "style and colours of \(name)"
     }
 
     /// [1, 3, H, W] in [-1, 1] to 8-bit RGB as the reference saves pictures: (x + 1) / 2 · 255, clipped, truncated.

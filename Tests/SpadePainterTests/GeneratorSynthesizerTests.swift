@@ -59,3 +59,35 @@ final class GeneratorSynthesizerTests: XCTestCase {
         XCTAssertEqual(image.pixels, [0, 127, 255, 255, 254, 0])
     }
 }
+
+/// A style photo with a style segmenter: the painter's picture takes the photo's class colours, and a random
+/// style drops them again.
+final class GeneratorSynthesizerColourMatchTests: XCTestCase {
+    func testPhotoColoursAreLaidOverThePictureUntilARandomStyle() throws {
+        let config = SPADEConfig(labelNC: 4, containDontcareLabel: false, noInstance: true, ngf: 4, zDim: 8, cropSize: 64,
+                                 useVAE: true, spadeHidden: 8)
+        var rng = RandomGenerator(seed: 9)
+        let g = try SPADEGenerator(config: config, rng: &rng)
+        RandomEvalWeights.apply(to: g, rng: &rng)
+        let segmenter = try Segmenter(config: SegmenterConfig(classes: 4, widths: [4, 8], inputSize: 16), rng: &rng)
+        let synth = GeneratorSynthesizer(generator: g, encoder: ConvEncoder(ndf: 4, zDim: 8, rng: &rng), styleSegmenter: segmenter)
+        var photo = RGBImage(width: 64, height: 64)
+        for i in 0..<(64 * 64) { photo.pixels[i * 3] = UInt8(150 + i % 50); photo.pixels[i * 3 + 1] = 40; photo.pixels[i * 3 + 2] = 20 }
+        try synth.setStyle(reference: photo, name: "red.png")
+        XCTAssertEqual(synth.styleDescription, "style and colours of red.png")
+        let expected = ReferenceColourMatch(referenceRGB: photo.pixels, width: 64, height: 64, segmenter: segmenter)
+
+        let map = LabelMap(width: 32, height: 32, fill: 1)   // painted at half the model's size
+        let picture = try XCTUnwrap(synth.synthesize(map, shouldCancel: { false }))
+        let plain = GeneratorSynthesizer.image(from: synth.engine.render()!)
+        XCTAssertEqual(picture.pixels, expected.apply(rgb: plain.pixels, labels: [UInt8](repeating: 1, count: 64 * 64)))
+        let stats = ClassColourStatistics(rgb: picture.pixels, labels: [UInt8](repeating: 0, count: 64 * 64), classes: 1)
+        XCTAssertGreaterThan(stats.means[0][0], 140, "the photo's red comes through")
+        XCTAssertLessThan(stats.means[0][2], 40)
+
+        synth.newRandomStyle(seed: 2)
+        XCTAssertEqual(synth.styleDescription, "random style, seed 2")
+        let random = try XCTUnwrap(synth.synthesize(map, shouldCancel: { false }))
+        XCTAssertEqual(random, GeneratorSynthesizer.image(from: synth.engine.render()!))
+    }
+}
