@@ -63,8 +63,8 @@ struct Train: ParsableCommand {
 
     // Schedule
     @Option(help: "Base learning rate (TTUR: G lr/2, D 2·lr).") var lr = 0.0002
-    @Option(help: "Epochs at the base rate.") var niter = 50
-    @Option(name: .customLong("niter-decay"), help: "Epochs of linear decay to 0.") var niterDecay = 0
+    @Option(help: "Epochs at the base rate (default 50); with --resume, changes the run's schedule from there.") var niter: Int?
+    @Option(name: .customLong("niter-decay"), help: "Epochs of linear decay to 0 (default 0); with --resume, changes the run's schedule from there.") var niterDecay: Int?
     @Flag(name: .customLong("no-ttur")) var noTTUR = false
     @Option var beta1: Double?
     @Option var beta2: Double?
@@ -113,9 +113,12 @@ struct Train: ParsableCommand {
         return config
     }
 
-    func checkEMADecay() throws {
+    func checkEMADecayAndSchedule() throws {
         if let emaDecay, !(emaDecay > 0 && emaDecay < 1) {
             throw ValidationError("--ema-decay must lie between 0 and 1, e.g. 0.999 (got \(emaDecay))")
+        }
+        if (niter ?? 0) < 0 || (niterDecay ?? 0) < 0 {
+            throw ValidationError("--niter and --niter-decay count epochs: they cannot be negative")
         }
     }
 
@@ -124,12 +127,13 @@ struct Train: ParsableCommand {
         let interruption = InterruptionFlag()
         let trainingRun: TrainingRun
         do {
-            try checkEMADecay()
+            try checkEMADecayAndSchedule()
             if let resume {
                 if initFrom != nil {
                     throw ValidationError("--init-from starts a new run from a model; --resume continues \(resume) from its own checkpoint (give one of them)")
                 }
-                trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps, weightAverageDecay: emaDecay)
+                trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps, weightAverageDecay: emaDecay,
+                                                     niter: niter, niterDecay: niterDecay)
             } else {
                 guard let data, let runDirectory else { throw ValidationError("give --data DIR and --run RUN_DIR (or --resume RUN_DIR)") }
                 let loadedPalette = try palette.map { try Palette.load(named: $0) }
@@ -176,8 +180,8 @@ struct Train: ParsableCommand {
                     settings.encoderTileGrid = encoderTiles
                 }
                 settings.learningRate = lr
-                settings.niter = niter
-                settings.niterDecay = niterDecay
+                settings.niter = niter ?? 50
+                settings.niterDecay = niterDecay ?? 0
                 settings.twoTimeScale = !noTTUR
                 settings.beta1 = beta1 ?? (noTTUR ? 0.5 : 0)
                 settings.beta2 = beta2 ?? (noTTUR ? 0.999 : 0.9)

@@ -151,6 +151,24 @@ final class TrainingRunTests: XCTestCase {
                           averaging.training.generator.parameters.map(\.value))
     }
 
+    /// `--resume RUN --niter N --niter-decay M` changes the schedule from the resumed epoch on and keeps it
+    /// in settings.json, so later resumes follow it too.
+    func testResumeCanChangeTheLearningRateSchedule() throws {
+        var s = settings(vae: false)
+        s.maxSteps = 3   // one epoch: six pairs at batch 2
+        let dir = (root as NSString).appendingPathComponent("decay")
+        try TrainingRun.start(s, in: dir, report: quiet).run(quiet: true, report: quiet)
+        var lines: [String] = []
+        let resumed = try TrainingRun.resume(dir, report: { lines.append($0) }, maxSteps: 5, niter: 0, niterDecay: 2)
+        XCTAssertTrue(lines.contains { $0.contains("schedule: 0 epoch(s) at the base rate, then 2 of linear decay (was 50 and 0)") }, "\(lines)")
+        try resumed.run(quiet: true, report: quiet)
+        // Epoch 2 (1-based) of a 0 + 2 schedule runs at half the base rate; TTUR gives G half of that, D twice.
+        XCTAssertEqual(resumed.training.optimizerG.learningRate, s.learningRate / 4, accuracy: 1e-12)
+        XCTAssertEqual(resumed.training.optimizerD.learningRate, s.learningRate, accuracy: 1e-12)
+        let saved = try TrainingSettings.load(from: "\(dir)/settings.json")
+        XCTAssertEqual([saved.niter, saved.niterDecay, saved.maxSteps], [0, 2, 5])
+    }
+
     func testFineTuningStartsFromAPaintingModelsGeneratorAndEncoder() throws {
         var s = settings(vae: true)
         s.maxSteps = 2

@@ -55,14 +55,22 @@ public final class TrainingRun {
     /// Continues the run in `directory` from its last checkpoint.
     /// `maxSteps` extends (or shortens) a time-boxed run.
     /// `weightAverageDecay` starts (or re-tunes) the weight average from the resumed step on.
+    /// `niter` / `niterDecay` change the learning-rate schedule from the resumed epoch on (e.g. to let a
+    /// constant-rate run decay to 0 over its last epochs).
     public static func resume(_ directory: String, report: (String) -> Void, maxSteps: Int? = nil,
-                              weightAverageDecay: Float? = nil) throws -> TrainingRun {
-        var settings = try TrainingSettings.load(from: (directory as NSString).appendingPathComponent(settingsFile))
-        if maxSteps != nil || weightAverageDecay != nil {
-            settings.maxSteps = maxSteps ?? settings.maxSteps
-            settings.weightAverageDecay = weightAverageDecay ?? settings.weightAverageDecay
-            try settings.save(to: (directory as NSString).appendingPathComponent(settingsFile))
+                              weightAverageDecay: Float? = nil, niter: Int? = nil, niterDecay: Int? = nil) throws -> TrainingRun {
+        let settingsPath = (directory as NSString).appendingPathComponent(settingsFile)
+        var settings = try TrainingSettings.load(from: settingsPath)
+        let before = settings
+        settings.maxSteps = maxSteps ?? settings.maxSteps
+        settings.weightAverageDecay = weightAverageDecay ?? settings.weightAverageDecay
+        settings.niter = niter ?? settings.niter
+        settings.niterDecay = niterDecay ?? settings.niterDecay
+        if settings.niter != before.niter || settings.niterDecay != before.niterDecay {
+            report("schedule: \(settings.niter) epoch(s) at the base rate, then \(settings.niterDecay) of linear decay "
+                   + "(was \(before.niter) and \(before.niterDecay))")
         }
+        if settings != before { try settings.save(to: settingsPath) }
         let checkpoint = (directory as NSString).appendingPathComponent(checkpointFile)
         guard FileManager.default.fileExists(atPath: checkpoint) else {
             throw TrainingError("\(directory): no \(checkpointFile) to resume from (the run stopped before its first checkpoint)")
