@@ -74,6 +74,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("run"), help: "New run directory.") var runDirectory: String?
     @Option(help: "Continue the run in this directory.") var resume: String?
     @Option(name: .customLong("init-from"), help: "Fine-tune: start G (and E) from this painting model; D and the optimizers start fresh.") var initFrom: String?
+    @Option(name: .customLong("init-discriminator"), help: "Not in the reference: with --init-from, start D from this file's netD. tensors (e.g. Checkpoints/landscape-discriminator.safetensors, or a run's checkpoint.safetensors), so fine-tuning does not begin against a random critic.") var initDiscriminator: String?
     @Option var seed: UInt64 = 0
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Log lines instead of a live progress line.") var quiet = false
@@ -129,8 +130,8 @@ struct Train: ParsableCommand {
         do {
             try checkEMADecayAndSchedule()
             if let resume {
-                if initFrom != nil {
-                    throw ValidationError("--init-from starts a new run from a model; --resume continues \(resume) from its own checkpoint (give one of them)")
+                if initFrom != nil || initDiscriminator != nil {
+                    throw ValidationError("--init-from (and --init-discriminator) start a new run from a model; --resume continues \(resume) from its own checkpoint (give one of them)")
                 }
                 trainingRun = try TrainingRun.resume(resume, report: report, maxSteps: maxSteps, weightAverageDecay: emaDecay,
                                                      niter: niter, niterDecay: niterDecay)
@@ -187,6 +188,11 @@ struct Train: ParsableCommand {
                 settings.beta2 = beta2 ?? (noTTUR ? 0.999 : 0.9)
                 settings.maxSteps = maxSteps
                 settings.initialWeights = initFrom
+                if let initDiscriminator {
+                    guard initFrom != nil else { throw ValidationError("--init-discriminator goes with --init-from (a fine-tuning start)") }
+                    guard FileManager.default.fileExists(atPath: initDiscriminator) else { throw ValidationError("\(initDiscriminator): no such file") }
+                    settings.initialDiscriminator = initDiscriminator
+                }
                 settings.seed = seed
                 settings.logEvery = max(1, logEvery)
                 settings.sampleEvery = max(1, sampleEvery)

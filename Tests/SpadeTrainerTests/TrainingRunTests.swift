@@ -169,6 +169,31 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual([saved.niter, saved.niterDecay, saved.maxSteps], [0, 2, 5])
     }
 
+    /// `--init-discriminator`: a fine-tuning run starts D from another run's checkpoint (its `netD.` tensors;
+    /// the file's other networks are left alone), and a D of another shape is refused by name.
+    func testFineTuningCanStartTheDiscriminatorFromACheckpoint() throws {
+        var s = settings(vae: false)
+        s.maxSteps = 2
+        let first = try finishedRun(s, named: "first")
+        s.initialWeights = first.modelPath
+        s.initialDiscriminator = first.checkpointPath
+        s.seed = 42
+        var lines: [String] = []
+        let tuned = try TrainingRun.start(s, in: (root as NSString).appendingPathComponent("tuned"), report: { lines.append($0) })
+        XCTAssertEqual(tuned.training.discriminator.parameters.map(\.value), first.training.discriminator.parameters.map(\.value))
+        XCTAssertTrue(lines.contains { $0.contains("discriminator from \(first.checkpointPath); optimizers start fresh") }, "\(lines)")
+        // Without it, D starts from this run's own random initialisation.
+        s.initialDiscriminator = nil
+        let fresh = try TrainingRun.start(s, in: (root as NSString).appendingPathComponent("fresh"), report: quiet)
+        XCTAssertNotEqual(fresh.training.discriminator.parameters.map(\.value), first.training.discriminator.parameters.map(\.value))
+
+        s.initialDiscriminator = first.checkpointPath
+        s.ndf = 6
+        XCTAssertThrowsError(try TrainingRun.start(s, in: (root as NSString).appendingPathComponent("wide"), report: quiet)) { error in
+            XCTAssertTrue("\(error)".contains(first.checkpointPath) && "\(error)".contains("netD."), "\(error)")
+        }
+    }
+
     func testFineTuningStartsFromAPaintingModelsGeneratorAndEncoder() throws {
         var s = settings(vae: true)
         s.maxSteps = 2

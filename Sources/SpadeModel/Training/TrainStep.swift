@@ -79,6 +79,8 @@ public final class SPADETraining {
     /// The averaged generator and encoder (`options.weightAverageDecay`), updated after every `iterate`.
     public let generatorAverage: WeightAverage?
     public let encoderAverage: WeightAverage?
+    /// D's tensors in a training checkpoint (the reference saves D as its own `net_D` file).
+    public static let discriminatorPrefix = "netD."
     public static let averagePrefix = "ema_"
 
     /// Prints "no VGG19 weights" at most once per process however many trainers are built.
@@ -145,7 +147,7 @@ public final class SPADETraining {
 
     /// The networks and optimizers, without the weight averages.
     public var trainingParts: [StateDict.Part] {
-        var parts = [StateDict.Part(generator, prefix: "netG."), StateDict.Part(discriminator, prefix: "netD.")]
+        var parts = [StateDict.Part(generator, prefix: "netG."), StateDict.Part(discriminator, prefix: Self.discriminatorPrefix)]
         if let encoder { parts.append(StateDict.Part(encoder, prefix: "netE.")) }
         return parts + [StateDict.Part(optimizerG, prefix: "optimizer_G."), StateDict.Part(optimizerD, prefix: "optimizer_D.")]
     }

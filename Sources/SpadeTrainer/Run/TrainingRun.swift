@@ -109,7 +109,7 @@ public final class TrainingRun {
         rng = initRNG
         lossLog = LossLog(runDirectory: directory)
         if checkpoint == nil, let initial = settings.initialWeights {
-            try Self.loadInitialWeights(initial, into: training, report: report)
+            try Self.loadInitialWeights(initial, discriminator: settings.initialDiscriminator, into: training, report: report)
             training.resetAverages()
         }
         if let checkpoint {
@@ -149,13 +149,21 @@ public final class TrainingRun {
         }
     }
 
-    /// Fine-tuning start: the generator and encoder from a painting model of this configuration. An encoder
-    /// with another norm (`--norm-e`) cannot take the model's weights and starts fresh.
-    static func loadInitialWeights(_ path: String, into training: SPADETraining, report: (String) -> Void) throws {
+    /// Fine-tuning start: the generator and encoder from a painting model of this configuration, and D from
+    /// `discriminator` (any safetensors file with this run's `netD.` tensors, such as a training checkpoint)
+    /// when given. An encoder with another norm (`--norm-e`) cannot take the model's weights and starts fresh.
+    static func loadInitialWeights(_ path: String, discriminator: String? = nil, into training: SPADETraining,
+                                   report: (String) -> Void) throws {
         try checkInitialWeights(path, fit: training.generator.config)
+        if let discriminator {
+            // Other networks in the file (a whole training checkpoint) are not D's business.
+            try StateDict.load(training.discriminator, from: SafeTensorsFile(path: discriminator),
+                               prefix: SPADETraining.discriminatorPrefix)
+        }
         let file = try SafeTensorsFile(path: path)
         var parts = [StateDict.Part(training.generator)]
-        var started = "generator", fresh = "discriminator and optimizers start fresh"
+        var started = "generator"
+        var fresh = discriminator == nil ? "discriminator and optimizers start fresh" : "optimizers start fresh"
         if let encoder = training.encoder {
             guard let stored = ConvEncoder.Norm.stored(in: file.names, prefix: PaintingModel.encoderPrefix) else {
                 throw TrainingError("\(path): no style encoder ('netE.' tensors) to start this VAE run from")
@@ -168,7 +176,7 @@ public final class TrainingRun {
             }
         }
         try StateDict.load(parts, from: file, ignoring: [PaintingModel.encoderPrefix])
-        report("\(started) start from \(path); \(fresh)")
+        report("\(started) start from \(path)" + (discriminator.map { ", discriminator from \($0)" } ?? "") + "; \(fresh)")
     }
 
     public enum Outcome: Equatable {

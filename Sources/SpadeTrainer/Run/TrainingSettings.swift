@@ -47,6 +47,8 @@ public struct TrainingSettings: Codable, Equatable {
     /// A painting model (`model.safetensors` layout) whose generator and encoder start the run instead of
     /// random weights: fine-tuning. The discriminator and the optimizers still start fresh.
     public var initialWeights: String?
+    /// Fine-tuning: D's starting weights (`netD.` tensors, e.g. a training checkpoint), instead of a fresh D.
+    public var initialDiscriminator: String?
     /// Steps at the start of the run that train only the discriminator (spadepaint's, for fine-tuning with
     /// a fresh D); nil or 0: none, as the reference.
     public var discriminatorWarmUp: Int?
