@@ -91,7 +91,7 @@ func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64, colour
         // The segmenter is loaded whenever the model can take a photo's style: the painter's style prompt
         // can set one later.
         let segmenter = loaded.encoder == nil ? nil
-            : try colourMatch.segmenter(classes: loaded.generator.config.labelNC, forStyle: true)
+            : try colourMatch.segmenter(classes: loaded.generator.config.labelNC, palette: loaded.palette)
         synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: loaded.encoder, styleSegmenter: segmenter)
     } else {
         var rng = RandomGenerator(seed: seed)

@@ -188,7 +188,7 @@ struct Render: ParsableCommand {
             }
             let photo = try readRGB(style)
             let code = encoder.styleCode(rgb: photo.pixels, width: photo.width, height: photo.height)
-            let colours = try colourMatch.segmenter(classes: config.labelNC, forStyle: true).map {
+            let colours = try colourMatch.segmenter(classes: config.labelNC, palette: model.palette).map {
                 ReferenceColourMatch(referenceRGB: photo.pixels, width: photo.width, height: photo.height, segmenter: $0)
             }
             return (code, colours)
