@@ -19,7 +19,7 @@ struct Render: ParsableCommand {
             Style (VAE models): --style REF.png (the encoder's μ of REF), --z CODE.safetensors (from \
             `spadepaint encode`), or a random z from --seed. With --style, each class of the picture then takes \
             the mean and spread of its colours in REF, as the segmenter labels REF (--no-colour-match: the \
-            encoder's code only).
+            encoder's code only); a --z file from `encode` carries those colours too.
             """)
 
     @Argument(help: "A label map PNG, or a folder of them.")
@@ -193,7 +193,14 @@ struct Render: ParsableCommand {
             }
             return (code, colours)
         }
-        if let z { return (try Self.readZ(z, zDim: config.zDim), nil) }
+        if let z {
+            // A style file from `encode` may carry the photo's class colours as well.
+            let colours = colourMatch.noColourMatch ? nil : try ReferenceColourMatch.stored(in: SafeTensorsFile(path: z))
+            if let colours, colours.reference.classes != config.labelNC {
+                throw ValidationError("\(z): its class colours are for \(colours.reference.classes) classes, the model has \(config.labelNC)")
+            }
+            return (try Self.readZ(z, zDim: config.zDim), colours)
+        }
         var rng = RandomGenerator(seed: seed)
         return (model.generator.sampleZ(batch: 1, rng: &rng), nil)
     }

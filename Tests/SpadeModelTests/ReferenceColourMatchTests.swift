@@ -79,4 +79,38 @@ final class ReferenceColourMatchTests: XCTestCase {
             XCTAssertEqual(match.reference.means[c][2], 90, accuracy: 1, "a constant channel keeps its value")
         }
     }
+
+    /// `encode` saves the photo's class colours next to z; `render --z` reads them back exactly, a plain z file
+    /// has none, and a partial or hostile set is refused naming the file.
+    func testStatisticsSurviveAStyleFile() throws {
+        let match = makeMatch()
+        let path = NSTemporaryDirectory() + "colour-match-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var writer = SafeTensorsWriter()
+        try writer.add("z", floats: [0, 1], shape: [1, 2])
+        try match.add(to: &writer)
+        try writer.write(to: path)
+        XCTAssertEqual(try ReferenceColourMatch.stored(in: SafeTensorsFile(path: path)), match)
+
+        var plain = SafeTensorsWriter()
+        try plain.add("z", floats: [0, 1], shape: [1, 2])
+        try plain.write(to: path)
+        XCTAssertNil(try ReferenceColourMatch.stored(in: SafeTensorsFile(path: path)))
+
+        var partial = SafeTensorsWriter()
+        try partial.add(ReferenceColourMatch.countName, int64s: [1, 2], shape: [2])
+        try partial.write(to: path)
+        XCTAssertThrowsError(try ReferenceColourMatch.stored(in: SafeTensorsFile(path: path))) { error in
+            XCTAssertTrue("\(error)".contains(path) && "\(error)".contains(ReferenceColourMatch.meanName), "\(error)")
+        }
+
+        var hostile = SafeTensorsWriter()
+        try hostile.add(ReferenceColourMatch.countName, int64s: [1, 2], shape: [2])
+        try hostile.add(ReferenceColourMatch.meanName, floats: [1, 2, 3, 4, 5, .nan], shape: [2, 3])
+        try hostile.add(ReferenceColourMatch.deviationName, floats: [1, 1, 1, 1, 1, 1], shape: [2, 3])
+        try hostile.write(to: path)
+        XCTAssertThrowsError(try ReferenceColourMatch.stored(in: SafeTensorsFile(path: path))) { error in
+            XCTAssertTrue("\(error)".contains("non-finite"), "\(error)")
+        }
+    }
 }

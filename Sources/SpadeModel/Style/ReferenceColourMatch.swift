@@ -36,6 +36,17 @@ public struct ClassColourStatistics: Equatable {
         }
     }
 
+    /// Statistics as stored (e.g. in a style file): `counts` per class, `means` and `deviations` per class and
+    /// channel. Nil when the arrays do not describe `counts.count` classes or hold negative or non-finite values.
+    public init?(counts: [Int], means: [[Float]], deviations: [[Float]]) {
+        guard means.count == counts.count, deviations.count == counts.count, counts.allSatisfy({ $0 >= 0 }),
+              (means + deviations).allSatisfy({ $0.count == 3 && $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else { return nil }
+        classes = counts.count
+        self.counts = counts
+        self.means = means
+        self.deviations = deviations
+    }
+
     public var pixelCount: Int { counts.reduce(0, +) }
 }
 
@@ -113,6 +124,44 @@ public struct ReferenceColourMatch: Equatable {
             }
         }
         return out
+    }
+
+    // MARK: Saved with a style code
+
+    /// Names of the statistics in a style file (`spadepaint encode`), next to `z`.
+    public static let countName = "class_colour_count", meanName = "class_colour_mean", deviationName = "class_colour_deviation"
+
+    /// Adds the reference's statistics to a style file being written.
+    public func add(to writer: inout SafeTensorsWriter) throws {
+        try writer.add(Self.countName, int64s: reference.counts.map(Int64.init), shape: [reference.classes])
+        try writer.add(Self.meanName, floats: reference.means.flatMap { $0 }, shape: [reference.classes, 3])
+        try writer.add(Self.deviationName, floats: reference.deviations.flatMap { $0 }, shape: [reference.classes, 3])
+    }
+
+    /// The colour match stored in a style file; nil when it holds none (a plain z). A partial or malformed
+    /// set of statistics is an error naming the file.
+    public static func stored(in file: SafeTensorsFile) throws -> ReferenceColourMatch? {
+        let names = [countName, meanName, deviationName]
+        let present = names.filter(file.contains)
+        if present.isEmpty { return nil }
+        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: file.path, problem: problem) }
+        guard present.count == names.count else {
+            throw fail("holds \(present.joined(separator: ", ")) but not \(names.filter { !present.contains($0) }.joined(separator: ", "))")
+        }
+        let counts = try file.int64s(countName)
+        let classes = counts.count
+        guard try file.shape(countName) == [classes], try file.shape(meanName) == [classes, 3],
+              try file.shape(deviationName) == [classes, 3] else {
+            throw fail("class colour statistics need shapes [C], [C, 3], [C, 3]")
+        }
+        let means = try file.floats(meanName), deviations = try file.floats(deviationName)
+        guard counts.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }),
+              let statistics = ClassColourStatistics(counts: counts.map { Int($0) },
+                                                     means: (0..<classes).map { Array(means[$0 * 3..<$0 * 3 + 3]) },
+                                                     deviations: (0..<classes).map { Array(deviations[$0 * 3..<$0 * 3 + 3]) }) else {
+            throw fail("class colour statistics hold negative or non-finite values")
+        }
+        return ReferenceColourMatch(reference: statistics)
     }
 
     /// Labels of a `width`×`height` map resized to `outWidth`×`outHeight` by nearest neighbour (as the
