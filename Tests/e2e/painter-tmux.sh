@@ -6,7 +6,8 @@
 # unsaved-changes question, SIGTERM with autosave and its restore, and that the terminal is
 # restored on exit.
 # The picture comes from the hidden `--test-synthesizer palette` (flat class colours): this tests
-# the painter, not a model.
+# the painter, not a model. One section starts the shipped model with a style photo and checks that the
+# status line says whether the photo's colours are matched.
 # Usage: Tests/e2e/painter-tmux.sh [SPADEPAINT_BINARY] [ARTIFACT_DIR]     needs: tmux python3
 set -uo pipefail
 export LC_ALL=C.UTF-8   # grep and tmux must see the UTF-8 screen as characters
@@ -168,6 +169,22 @@ check "canvas and picture in 256 colours (sky = 116)" bash -c "[ \"\$(python3 '$
 check "no 24-bit colour sequences" bash -c "! grep -q $'\e\\[38;2;' '$art/screen-256.txt'"
 key q
 stop_server
+
+echo "== the shipped model with a style photo"
+# The real generator (not the test synthesizer): a sunset photo from the landscape world sets z and, through the
+# shipped segmenter, the class colours; --no-colour-match keeps z only.
+if "$bin" synth --count 1 --size 256x256 --seed 5 --time sunset --out "$art/ref" >/dev/null 2>&1; then
+  for variant in "style and colours of 000000.png|" "style of 000000.png|--no-colour-match"; do
+    want=${variant%%|*}; extra=${variant#*|}
+    $T new-session -d -s e2e -x 120 -y 40 -c "$art" \
+      "env COLORTERM=truecolor '$bin' paint --display blocks --autosave '$art/autosave-style.png' --style '$art/ref/images/000000.png' $extra; sleep 60"
+    check "status line: $want" wait_pane "$want"
+    key q; key y
+    stop_server
+  done
+else
+  bad "synth could not make a style photo"
+fi
 
 echo "== bad input"
 "$bin" paint --test-synthesizer palette "$art/missing.png" >"$art/missing.out" 2>&1 </dev/null
