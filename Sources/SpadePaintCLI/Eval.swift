@@ -27,7 +27,7 @@ struct Eval: ParsableCommand {
     }
 
     enum ZChoice: String, ExpressibleByArgument, CaseIterable {
-        case encoder, random
+        case encoder, random, bank
     }
 
     @Option(help: "Generator checkpoint (default: \(DefaultModel.checkpointName)).") var checkpoint: String?
@@ -36,8 +36,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluate the first N pairs (default: all).") var count: Int?
     @Option(help: "Evaluate a baseline instead of a generator: mean-colour.") var baseline: Baseline?
     @Option(help: "Picture side for the baseline (the generator's own size is used otherwise).") var size = 256
-    @Option(help: "z of VAE models: encoder (μ of each real picture) or random.") var z: ZChoice = .encoder
+    @Option(help: "z of VAE models: encoder (μ of each real picture), random (N(0, I)) or bank (blends of style-bank codes).")
+    var z: ZChoice = .encoder
     @Option(help: "Seed of the random z.") var seed: UInt64 = 0
+    @OptionGroup var styleBank: StyleBankOptions
     @Option(help: "Palette (name or .palette path); default: the segmenter's.") var palette: String?
     @Option(help: "Also write the report as JSON to this file.") var json: String?
     @Option(help: "Label maps per batch.") var batch = 4
@@ -75,7 +77,17 @@ struct Eval: ParsableCommand {
                 noDefault: { "no checkpoint given and no default model at \($0); pass --checkpoint FILE.safetensors (or --baseline mean-colour)" },
                 missing: { "\($0): no such checkpoint" })
             let model = try PaintingModel.load(path: path)
-            method = .generator(model, style: z == .encoder ? .encoderMean : .random(seed: seed))
+            let style: ModelEvaluation.StyleSource
+            switch z {
+            case .encoder: style = .encoderMean
+            case .random: style = .random(seed: seed)
+            case .bank:
+                guard let bank = try styleBank.bank(checkpoint: path, zDim: model.generator.config.zDim) else {
+                    throw ValidationError("--z bank: \(path) has no style bank (\(StyleBank.companionPath(ofCheckpoint: path))); pass --style-bank FILE")
+                }
+                style = .bank(bank, seed: seed)
+            }
+            method = .generator(model, style: style)
         }
         let interactive = isatty(STDERR_FILENO) == 1
         let report = try ModelEvaluation.run(data: data, method: method, segmenter: loadedSegmenter, segmenterPath: segmenterPath,

@@ -30,6 +30,8 @@ struct Paint: ParsableCommand {
 
     @OptionGroup var colourMatch: ColourMatchOptions
 
+    @OptionGroup var styleBank: StyleBankOptions
+
     @Option(help: "Seed of the first random style.")
     var seed: UInt64 = 1
 
@@ -64,7 +66,8 @@ struct Paint: ParsableCommand {
             }
             synthesizer = FlatColourTestSynthesizer(palette: palette, busyMilliseconds: max(0, testSynthesizerBusyMs))
         } else {
-            synthesizer = try makeSynthesizer(checkpoint: checkpoint, palette: palette, seed: seed, colourMatch: colourMatch)
+            synthesizer = try makeSynthesizer(checkpoint: checkpoint, palette: palette, seed: seed, colourMatch: colourMatch,
+                                              styleBank: styleBank)
         }
         var options = PainterOptions(palette: palette)
         options.labelsPath = labels
@@ -84,7 +87,9 @@ struct Paint: ParsableCommand {
 /// `Checkpoints/landscape.safetensors`, when none is named) behind the incremental inference engine, with
 /// the VAE encoder when the file has one (`netE.` tensors). Without any model file the painter still
 /// runs, on a randomly initialised generator of the default configuration, and says so on its status line.
-func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64, colourMatch: ColourMatchOptions) throws -> PictureSynthesizer {
+/// Random styles come from the model's style bank when it has one (`StyleBankOptions`).
+func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64, colourMatch: ColourMatchOptions,
+                     styleBank: StyleBankOptions) throws -> PictureSynthesizer {
     let synthesizer: GeneratorSynthesizer
     if let path = checkpoint ?? DefaultModel.checkpointPath() {
         let loaded = try PaintingModel.load(path: path)
@@ -92,7 +97,10 @@ func makeSynthesizer(checkpoint: String?, palette: Palette, seed: UInt64, colour
         // can set one later.
         let segmenter = loaded.encoder == nil ? nil
             : try colourMatch.segmenter(classes: loaded.generator.config.labelNC, palette: loaded.palette)
-        synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: loaded.encoder, styleSegmenter: segmenter)
+        let config = loaded.generator.config
+        let bank = config.useVAE ? try styleBank.bank(checkpoint: path, zDim: config.zDim) : nil
+        synthesizer = GeneratorSynthesizer(generator: loaded.generator, encoder: loaded.encoder, styleSegmenter: segmenter,
+                                           styleBank: bank)
     } else {
         var rng = RandomGenerator(seed: seed)
         let generator = try SPADEGenerator(config: DefaultModel.config, rng: &rng)

@@ -17,7 +17,8 @@ struct Render: ParsableCommand {
             test.py saves them. Label maps may have any size: each layer resizes them (nearest) to its own \
             resolution; the picture has the model's size (or --size for models whose first layer is a conv).
             Style (VAE models): --style REF.png (the encoder's μ of REF), --z CODE.safetensors (from \
-            `spadepaint encode`), or a random z from --seed. With --style, each class of the picture then takes \
+            `spadepaint encode`), or a random z from --seed (a blend of two codes of the model's style bank, \
+            CHECKPOINT-styles.safetensors, when it has one; else N(0, I)). With --style, each class of the picture then takes \
             the mean and spread of its colours in REF, as the segmenter labels REF (--no-colour-match: the \
             encoder's code only); a --z file from `encode` carries those colours too.
             """)
@@ -41,6 +42,8 @@ struct Render: ParsableCommand {
     var style: String?
 
     @OptionGroup var colourMatch: ColourMatchOptions
+
+    @OptionGroup var styleBank: StyleBankOptions
 
     @Option(help: "Output size WxH for models whose first layer reads the label map (not VAE models).")
     var size: String?
@@ -202,6 +205,9 @@ struct Render: ParsableCommand {
             return (try Self.readZ(z, zDim: config.zDim), colours)
         }
         var rng = RandomGenerator(seed: seed)
+        if let bank = try styleBank.bank(checkpoint: model.path, zDim: config.zDim) {
+            return (bank.sample(batch: 1, rng: &rng), nil)
+        }
         return (model.generator.sampleZ(batch: 1, rng: &rng), nil)
     }
 

@@ -10,6 +10,8 @@ public final class GeneratorSynthesizer: PictureSynthesizer {
     public let encoder: ConvEncoder?
     /// Labels style photos for the colour match (nil: a photo sets z only).
     public let styleSegmenter: Segmenter?
+    /// Codes that random styles blend (nil: z ~ N(0, I), as the reference draws them).
+    public let styleBank: StyleBank?
     public var labelWidth: Int { engine.config.labelMapSize.width }
     public var labelHeight: Int { engine.config.labelMapSize.height }
     /// Label channels without the instance-edge channel (don't-care included): what a palette must cover.
@@ -25,9 +27,14 @@ public final class GeneratorSynthesizer: PictureSynthesizer {
     /// - modelNote: what the status line should say about the weights (e.g. "random weights — no model").
     /// - styleSegmenter: labels style photos so that each class takes the photo's colours
     ///   (`ReferenceColourMatch`); it must label the model's classes.
-    public init(generator: SPADEGenerator, encoder: ConvEncoder? = nil, styleSegmenter: Segmenter? = nil, modelNote: String? = nil) {
+    /// - styleBank: where random styles come from (`StyleBank`); its codes must have the model's z_dim.
+    public init(generator: SPADEGenerator, encoder: ConvEncoder? = nil, styleSegmenter: Segmenter? = nil,
+                styleBank: StyleBank? = nil, modelNote: String? = nil) {
         precondition(styleSegmenter.map { $0.config.classes == generator.config.labelNC } ?? true,
                      "GeneratorSynthesizer: the style segmenter labels other classes than the model")
+        precondition(styleBank.map { $0.zDim == generator.config.zDim } ?? true,
+                     "GeneratorSynthesizer: the style bank's codes are not the model's z_dim")
+        self.styleBank = styleBank
         engine = InferenceEngine(generator: generator)
         self.encoder = encoder
         self.styleSegmenter = styleSegmenter
@@ -58,10 +65,10 @@ public final class GeneratorSynthesizer: PictureSynthesizer {
         }
         var rng = RandomGenerator(seed: seed)
         // A z of the right size cannot be refused.
-        try! engine.setStyle(z: rng.normalTensor([1, config.zDim]))
+        try! engine.setStyle(z: styleBank?.sample(batch: 1, rng: &rng) ?? rng.normalTensor([1, config.zDim]))
         colourMatch = nil
         hasStyle = true
-        style = "random style, seed \(seed)"
+        style = styleBank.map { "random style, seed \(seed), from \($0.count) codes" } ?? "random style, seed \(seed)"
     }
 
     /// The style of a photo: the encoder's μ (the mean of q(z | photo)) as z, and with a style segmenter the

@@ -53,6 +53,21 @@ final class GeneratorSynthesizerTests: XCTestCase {
         }
     }
 
+    func testRandomStylesComeFromTheStyleBank() throws {
+        let g = try makeGenerator(vae: true)
+        let code = Tensor(shape: [1, 8], data: [0.3, -0.2, 0.1, 0, 0.5, -0.4, 0.2, 0.1])
+        let synth = GeneratorSynthesizer(generator: g, styleBank: StyleBank(codes: code))
+        let map = LabelMap(width: 64, height: 64, fill: 2)
+        synth.newRandomStyle(seed: 3)
+        XCTAssertEqual(synth.styleDescription, "random style, seed 3, from 1 codes")
+        let picture = try XCTUnwrap(synth.synthesize(map, shouldCancel: { false }))
+        let oneHot = try LabelEncoding.oneHot(map.labels, height: 64, width: 64, config: g.config)
+        let expected = GeneratorSynthesizer.image(from: g.forward(labels: oneHot, z: code, training: false))
+        var worst = 0
+        for i in 0..<picture.pixels.count { worst = max(worst, abs(Int(picture.pixels[i]) - Int(expected.pixels[i]))) }
+        XCTAssertLessThanOrEqual(worst, 1, "a bank of one code gives that code's picture")
+    }
+
     func testImageConversionMatchesTheReferenceSaving() {
         let t = Tensor(shape: [1, 3, 1, 2], data: [-1, 1, 0, 0.999, 2, -3])
         let image = GeneratorSynthesizer.image(from: t)

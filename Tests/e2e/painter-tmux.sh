@@ -6,8 +6,8 @@
 # unsaved-changes question, SIGTERM with autosave and its restore, and that the terminal is
 # restored on exit.
 # The picture comes from the hidden `--test-synthesizer palette` (flat class colours): this tests
-# the painter, not a model. One section starts the shipped model with a style photo and checks that the
-# status line says whether the photo's colours are matched.
+# the painter, not a model. Two sections start the shipped model: one checks that random styles come from
+# its style bank, the other that the status line says whether a style photo's colours are matched.
 # Usage: Tests/e2e/painter-tmux.sh [SPADEPAINT_BINARY] [ARTIFACT_DIR]     needs: tmux python3
 set -uo pipefail
 export LC_ALL=C.UTF-8   # grep and tmux must see the UTF-8 screen as characters
@@ -168,6 +168,15 @@ sleep 0.3; $T capture-pane -p -e -t e2e >"$art/screen-256.txt"
 check "canvas and picture in 256 colours (sky = 116)" bash -c "[ \"\$(python3 '$checks' cell '$art/screen-256.txt' 1 0)\" = '256,116 256,116 ▀' ] && [ \"\$(python3 '$checks' cell '$art/screen-256.txt' $prow $pcol)\" = '256,116 256,116 ▀' ]"
 check "no 24-bit colour sequences" bash -c "! grep -q $'\e\\[38;2;' '$art/screen-256.txt'"
 key q
+stop_server
+
+echo "== the shipped model's random styles"
+# Without a photo the first style and N's styles are blends of the shipped style bank's codes.
+$T new-session -d -s e2e -x 120 -y 40 -c "$art" \
+  "env COLORTERM=truecolor '$bin' paint --display blocks --autosave '$art/autosave-bank.png'; sleep 60"
+check "status line: random style from the shipped style bank" wait_pane "random style, seed 1, from 64 codes"
+key N; check "N: the next style from the bank" wait_pane "random style, seed 2, from 64 codes"
+key q; key y
 stop_server
 
 echo "== the shipped model with a style photo"

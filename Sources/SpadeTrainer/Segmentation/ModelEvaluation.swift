@@ -17,6 +17,8 @@ public enum ModelEvaluation {
         case encoderMean
         /// z ~ N(0, I), drawn in order from this seed.
         case random(seed: UInt64)
+        /// Blends of two codes of a style bank (`StyleBank`), drawn in order from this seed.
+        case bank(StyleBank, seed: UInt64)
     }
 
     /// What paints the label maps.
@@ -89,15 +91,18 @@ public enum ModelEvaluation {
                 case .random(let seed):
                     rng = RandomGenerator(seed: seed)
                     zSource = "random N(0, I), seed \(seed)"
+                case .bank(let bank, let seed):
+                    rng = RandomGenerator(seed: seed)
+                    zSource = "random blends of \(bank.count) style-bank codes, seed \(seed)"
                 }
             }
             result = try evaluator.evaluate(makePictures: { batch in
                 var z: Tensor?
                 if model.generator.config.useVAE {
-                    if style == .encoderMean, let encoder = model.encoder {
-                        z = encoder.forward(batch.images, training: false).mu
-                    } else {
-                        z = model.generator.sampleZ(batch: batch.labels.count, rng: &rng)
+                    switch style {
+                    case .encoderMean: z = model.encoder!.forward(batch.images, training: false).mu
+                    case .random: z = model.generator.sampleZ(batch: batch.labels.count, rng: &rng)
+                    case .bank(let bank, _): z = bank.sample(batch: batch.labels.count, rng: &rng)
                     }
                 }
                 return model.generator.forward(labels: batch.semantics, z: z, training: false)
