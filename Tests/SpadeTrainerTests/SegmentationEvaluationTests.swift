@@ -133,6 +133,16 @@ final class SegmentationEvaluationTests: XCTestCase {
         XCTAssertEqual(r1.segmenterFeatureFrechetDistance, r2.segmenterFeatureFrechetDistance)
         XCTAssertEqual(r1.zSource, "random N(0, I), seed 4")
 
+        // Style-bank z: a bank of one code paints every map with that code, whatever the seed.
+        let bank = StyleBank(codes: Tensor(shape: [1, 8], data: (0..<8).map { Float($0) / 8 - 0.4 }))
+        let b1 = try ModelEvaluation.run(data: root + "/data", method: .generator(model, style: .bank(bank, seed: 1)), segmenter: segmenter,
+                                         segmenterPath: segPath, palette: palette, count: 4)
+        let b2 = try ModelEvaluation.run(data: root + "/data", method: .generator(model, style: .bank(bank, seed: 2)), segmenter: segmenter,
+                                         segmenterPath: segPath, palette: palette, count: 4)
+        XCTAssertEqual(b1.generated, b2.generated)
+        XCTAssertEqual(b1.segmenterFeatureFrechetDistance, b2.segmenterFeatureFrechetDistance)
+        XCTAssertEqual(b1.zSource, "random blends of 1 style-bank codes, seed 1")
+
         // The JSON report carries the named distance.
         let json = String(decoding: try ModelEvaluation.json(report), as: UTF8.self)
         XCTAssertTrue(json.contains("\"segmenter_feature_frechet_distance\""), json)
