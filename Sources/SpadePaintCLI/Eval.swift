@@ -81,12 +81,7 @@ struct Eval: ParsableCommand {
             switch z {
             case .encoder: style = .encoderMean
             case .random: style = .random(seed: seed)
-            case .bank:
-                if styleBank.styleBank == "none" { throw ValidationError("--z bank and --style-bank none contradict each other") }
-                guard let bank = try styleBank.bank(checkpoint: path, zDim: model.generator.config.zDim) else {
-                    throw ValidationError("--z bank: \(path) has no style bank (\(StyleBank.companionPath(ofCheckpoint: path))); pass --style-bank FILE")
-                }
-                style = .bank(bank, seed: seed)
+            case .bank: style = .bank(try styleBank.requiredBank(checkpoint: path, zDim: model.generator.config.zDim), seed: seed)
             }
             method = .generator(model, style: style)
         }

@@ -22,4 +22,13 @@ struct StyleBankOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: companion) else { return nil }
         return try StyleBank.load(path: companion, zDim: zDim)
     }
+
+    /// The bank where one is required (`eval --z bank`): as `bank`, but no bank at all is an error.
+    func requiredBank(checkpoint: String, zDim: Int) throws -> StyleBank {
+        if styleBank == "none" { throw ValidationError("--z bank and --style-bank none contradict each other") }
+        guard let bank = try bank(checkpoint: checkpoint, zDim: zDim) else {
+            throw ValidationError("--z bank: \(checkpoint) has no style bank (\(StyleBank.companionPath(ofCheckpoint: checkpoint))); pass --style-bank FILE")
+        }
+        return bank
+    }
 }
