@@ -54,6 +54,8 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("lambda-vgg")) var lambdaVGG: Float = 10
     @Option(name: .customLong("lambda-kld")) var lambdaKLD: Float = 0.05
     @Option(name: .customLong("lambda-colour"), help: "Not in the reference: weight of an L1 loss between the colour-block means of fake and real (pulls the style encoder to carry colour when there is no VGG loss; 0: off).") var lambdaColour: Float = 0
+    @Option(name: .customLong("lambda-seg"), help: "Not in the reference: weight of a class-balanced cross-entropy of a frozen segmenter (--seg-judge) on the fake pictures, so every painted region shows its class (0: off).") var lambdaSeg: Float = 0
+    @Option(name: .customLong("seg-judge"), help: "The segmenter checkpoint (`spadepaint train-seg`) that --lambda-seg trains against; use another one than `eval` scores with, or its scores flatter the model.") var segJudge: String?
     @Option(name: .customLong("z-noise"), help: "Not in the reference: scale of the VAE's sampling noise in training, z = μ + s·ε·σ (1: the reference). Below 1 the generator cannot ignore the style code while the encoder is weak.") var zNoise: Float = 1
     @Option(name: .customLong("d-warmup"), help: "Not in the reference: train only the discriminator for the first N steps (G and E unchanged), so that fine-tuning with --init-from does not start against a random critic.") var dWarmUp = 0
     @Flag(name: .customLong("freeze-generator"), help: "Not in the reference: fine-tune only the style encoder (with --init-from); the generator keeps its weights and running statistics exactly.") var freezeGenerator = false
@@ -114,6 +116,10 @@ struct Train: ParsableCommand {
         return config
     }
 
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL == URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL
+    }
+
     func checkEMADecayAndSchedule() throws {
         if let emaDecay, !(emaDecay > 0 && emaDecay < 1) {
             throw ValidationError("--ema-decay must lie between 0 and 1, e.g. 0.999 (got \(emaDecay))")
@@ -162,6 +168,18 @@ struct Train: ParsableCommand {
                     guard colourBlock >= 1 else { throw ValidationError("--colour-block must be at least 1 pixel (got \(colourBlock))") }
                     settings.lambdaColour = lambdaColour
                     settings.colourBlock = colourBlock
+                }
+                guard lambdaSeg >= 0 && lambdaSeg.isFinite else { throw ValidationError("--lambda-seg must not be negative (got \(lambdaSeg))") }
+                if lambdaSeg > 0 {
+                    guard let segJudge else { throw ValidationError("--lambda-seg needs --seg-judge SEGMENTER.safetensors (a segmenter other than the one eval scores with)") }
+                    guard FileManager.default.fileExists(atPath: segJudge) else { throw ValidationError("\(segJudge): no such file") }
+                    if let evalJudge = DefaultModel.segmenterPath(), Self.sameFile(evalJudge, segJudge) {
+                        report("note: \(segJudge) is the segmenter `eval` scores with: its mIoU will flatter this run's models")
+                    }
+                    settings.segmentationJudge = segJudge
+                    settings.lambdaSegmentation = lambdaSeg
+                } else if segJudge != nil {
+                    throw ValidationError("--seg-judge is the judge of --lambda-seg: give a positive --lambda-seg too")
                 }
                 guard zNoise >= 0 && zNoise <= 1 else { throw ValidationError("--z-noise must lie in [0, 1] (got \(zNoise))") }
                 if zNoise != 1 { settings.zNoise = zNoise }

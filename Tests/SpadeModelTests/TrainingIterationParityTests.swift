@@ -123,6 +123,31 @@ final class TrainingIterationParityTests: XCTestCase {
         XCTAssertNotEqual(grads(try XCTUnwrap(on.training.encoder)), grads(try XCTUnwrap(off.training.encoder)), "and E through z")
     }
 
+    /// spadepaint's semantic term: off unless a judge is given; when on it is the judge's loss on the step's
+    /// own fake, and its gradient reaches the generator and, through z, the encoder.
+    func testSegmentationTermIsComputedOnTheFakeAndReachesGeneratorAndEncoder() throws {
+        var (config, semantics, real, data) = try vaeBatch(seed: 21)
+        let eps = data.normalTensor([2, config.zDim])
+        var judgeRNG = RandomGenerator(seed: 22)
+        let judge = try Segmenter(config: SegmenterConfig(classes: 8, widths: [4, 8], inputSize: 16), rng: &judgeRNG)
+        let term = try SegmentationLoss(judge: judge, lambda: 3, outputSize: config.outputSize, semanticChannels: config.semanticNC)
+        func step(_ segmentation: SegmentationLoss?) throws -> (losses: IterationLosses, fake: Tensor, training: SPADETraining) {
+            var (training, rng) = try smallTraining(config, seed: 23, segmentation: segmentation) { _ in }
+            let (losses, fake) = training.generatorStep(semantics: semantics, real: real, rng: &rng, eps: eps)
+            return (losses, fake, training)
+        }
+        let off = try step(nil), on = try step(term)
+        XCTAssertNil(off.losses.segmentation)
+        XCTAssertFalse(off.losses.named.contains { $0.0 == "Seg" })
+        XCTAssertEqual(off.fake, on.fake, "same weights, data and ε: the same fake before the update")
+        let expected = term.compute(fake: on.fake, semantics: semantics).value
+        XCTAssertEqual(try XCTUnwrap(on.losses.segmentation), expected, accuracy: 1e-6 * max(1, expected))
+        XCTAssertTrue(on.losses.named.contains { $0.0 == "Seg" })
+        func grads(_ m: Module) -> [Float] { m.parameters.flatMap { $0.grad.data } }
+        XCTAssertNotEqual(grads(on.training.generator), grads(off.training.generator), "the term reaches G")
+        XCTAssertNotEqual(grads(try XCTUnwrap(on.training.encoder)), grads(try XCTUnwrap(off.training.encoder)), "and E through z")
+    }
+
     /// spadepaint's --z-noise: a step with noise scale s and ε is the reference's step with s·ε, forward and
     /// backward (so the gradients reaching σ use the scaled ε); at 0 the fake no longer depends on ε.
     func testZNoiseScalesTheSamplingNoiseInBothPasses() throws {
@@ -233,14 +258,14 @@ final class TrainingIterationParityTests: XCTestCase {
     }
 
     /// A small trainer (D width 4, no VGG) on a freshly initialised generator, and the generator's RNG after it.
-    private func smallTraining(_ config: SPADEConfig, seed: UInt64,
+    private func smallTraining(_ config: SPADEConfig, seed: UInt64, segmentation: SegmentationLoss? = nil,
                                _ configure: (inout TrainingOptions) -> Void) throws -> (training: SPADETraining, rng: RandomGenerator) {
         var rng = RandomGenerator(seed: seed)
         var options = TrainingOptions()
         options.discriminatorWidth = 4
         configure(&options)
         let training = SPADETraining(generator: try SPADEGenerator(config: config, rng: &rng), options: options,
-                                     vgg: nil, rng: &rng, notice: { _ in })
+                                     vgg: nil, segmentation: segmentation, rng: &rng, notice: { _ in })
         return (training, rng)
     }
 }

@@ -216,6 +216,13 @@ public final class Segmenter: Module {
         return g
     }
 
+    /// Fixes every batch norm at its running statistics (`BatchNorm2dLayer.frozen`): training forwards then
+    /// compute the eval-mode map and keep what `backward` needs, so gradients flow through the network to
+    /// its input without changing it (a frozen judge in a generator's loss, `SegmentationLoss`).
+    public func freezeStatistics() {
+        for block in down + up { for layer in [block.first, block.second] { layer.bn.frozen = true } }
+    }
+
     public func releaseCache() {
         poolIndices = []
         levelShapes = []

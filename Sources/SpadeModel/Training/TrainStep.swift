@@ -41,18 +41,22 @@ public struct IterationLosses: Equatable {
     public var vgg: Float?
     public var kld: Float?
     public var colour: Float?
+    /// spadepaint's `SegmentationLoss`.
+    public var segmentation: Float?
     public var dFake: Float = 0
     public var dReal: Float = 0
 
     public init() {}
 
-    /// (name, value) in the reference's order: GAN, GAN_Feat, VGG, KLD, then spadepaint's Colour, D_Fake, D_real.
+    /// (name, value) in the reference's order: GAN, GAN_Feat, VGG, KLD, then spadepaint's Colour and Seg,
+    /// D_Fake, D_real.
     public var named: [(String, Float)] {
         var out = [("GAN", gan)]
         if let ganFeat { out.append(("GAN_Feat", ganFeat)) }
         if let vgg { out.append(("VGG", vgg)) }
         if let kld { out.append(("KLD", kld)) }
         if let colour { out.append(("Colour", colour)) }
+        if let segmentation { out.append(("Seg", segmentation)) }
         return out + [("D_Fake", dFake), ("D_real", dReal)]
     }
 }
@@ -73,6 +77,8 @@ public final class SPADETraining {
     public let discriminator: MultiscaleDiscriminator
     public let encoder: ConvEncoder?
     public let perceptual: VGGLoss?
+    /// spadepaint's semantic term through a frozen segmenter; nil leaves it out (the reference).
+    public let segmentation: SegmentationLoss?
     public let optimizerG: Adam
     public let optimizerD: Adam
     public var options: TrainingOptions
@@ -90,13 +96,16 @@ public final class SPADETraining {
     ///   says so once through `notice`.
     /// - discriminator / encoder: pass loaded networks to resume; otherwise they are built and initialised
     ///   from `rng` (the encoder only when the generator uses the VAE).
+    /// - segmentation: the semantic term's judge and weight (`SegmentationLoss`); nil: none.
     public init(generator: SPADEGenerator, options: TrainingOptions = TrainingOptions(), vgg: VGG19?,
+                segmentation: SegmentationLoss? = nil,
                 discriminator: MultiscaleDiscriminator? = nil, encoder: ConvEncoder? = nil,
                 rng: inout RandomGenerator,
                 notice: (String) -> Void = { FileHandle.standardError.write(Data(("note: " + $0 + "\n").utf8)) }) {
         let config = generator.config
         self.generator = generator
         self.options = options
+        self.segmentation = segmentation
         let dOptions = DiscriminatorOptions(inputChannels: config.semanticNC + 3, ndf: options.discriminatorWidth,
                                             layers: options.discriminatorLayers, scales: options.discriminatorScales)
         if let discriminator {
@@ -241,6 +250,11 @@ public final class SPADETraining {
             losses.colour = colour.value
             fakeGrad.add(colour.grad)
         }
+        if let segmentation {
+            let semantic = segmentation.compute(fake: fake, semantics: semantics)
+            losses.segmentation = semantic.value
+            fakeGrad.add(semantic.grad)
+        }
         let zGrad = generator.backward(fakeGrad)
         generator.releaseCache()
         if let encoder, let vae, let zGrad {
@@ -293,6 +307,7 @@ public final class SPADETraining {
         if perceptual != nil { losses.vgg = .nan }
         if encoder != nil { losses.kld = .nan }
         if options.lambdaColour > 0 { losses.colour = .nan }
+        if segmentation != nil { losses.segmentation = .nan }
         losses.dFake = d.fake
         losses.dReal = d.real
         return losses

@@ -104,7 +104,9 @@ public final class TrainingRun {
         var initRNG = RandomGenerator(seed: settings.seed)
         let vgg: VGG19? = try settings.vggWeights.map { try VGG19(contentsOf: $0) }
         let generator = try SPADEGenerator(config: settings.model, rng: &initRNG, initialize: checkpoint == nil)
-        training = SPADETraining(generator: generator, options: settings.trainingOptions, vgg: vgg, rng: &initRNG,
+        let segmentation = try Self.segmentationLoss(settings)
+        training = SPADETraining(generator: generator, options: settings.trainingOptions, vgg: vgg,
+                                 segmentation: segmentation, rng: &initRNG,
                                  notice: { report("note: \($0)") })
         rng = initRNG
         lossLog = LossLog(runDirectory: directory)
@@ -134,6 +136,23 @@ public final class TrainingRun {
             if !hasAverages, let average = training.generatorAverage {
                 report("the weight average (decay \(average.decay)) starts here, at the resumed weights")
             }
+        }
+    }
+
+    /// The semantic term the settings ask for, its judge loaded and checked against the model.
+    static func segmentationLoss(_ settings: TrainingSettings) throws -> SegmentationLoss? {
+        guard let path = settings.segmentationJudge, let lambda = settings.lambdaSegmentation, lambda > 0 else { return nil }
+        let loaded = try SegmenterCheckpoint.load(path: path)
+        if let judgePalette = loaded.palette, let palette = settings.palette,
+           let runPalette = try? Palette.load(named: palette), runPalette.name != judgePalette {
+            throw TrainingError("\(path): this segmenter labels the palette '\(judgePalette)', the run uses '\(runPalette.name)'")
+        }
+        let judge = loaded.segmenter
+        do {
+            return try SegmentationLoss(judge: judge, lambda: lambda, outputSize: settings.model.outputSize,
+                                        semanticChannels: settings.model.semanticNC)
+        } catch {
+            throw TrainingError("\(path): cannot judge this model's pictures: \(error)")
         }
     }
 

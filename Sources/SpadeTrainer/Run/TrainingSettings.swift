@@ -31,6 +31,10 @@ public struct TrainingSettings: Codable, Equatable {
     /// runs saved before it existed still load.
     public var lambdaColour: Float?
     public var colourBlock: Int?
+    /// spadepaint's semantic term (`SegmentationLoss`): the frozen segmenter that judges the fakes, and its
+    /// weight; nil leaves it out, as the reference.
+    public var segmentationJudge: String?
+    public var lambdaSegmentation: Float?
     /// spadepaint's training-time scale of the VAE's sampling noise (`TrainingOptions.zNoise`); nil is 1.
     public var zNoise: Float?
 
