@@ -110,6 +110,38 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(straightLosses, resumedLosses)
     }
 
+    /// --lambda-seg: the judge is named in the settings and reloaded on resume, so a resumed run still ends
+    /// bit-identical; its loss is logged as Seg; a judge that cannot label the model's classes is refused
+    /// with its file named.
+    func testSemanticTermLogsResumesExactlyAndRefusesAJudgeThatDoesNotFit() throws {
+        func saveJudge(classes: Int, named name: String) throws -> String {
+            var rng = RandomGenerator(seed: 8)
+            let judge = try Segmenter(config: SegmenterConfig(classes: classes, widths: [4, 8], inputSize: 16), rng: &rng)
+            let path = (root as NSString).appendingPathComponent(name)
+            try SegmenterCheckpoint.save(judge, palette: nil, to: path)
+            return path
+        }
+        var s = settings(vae: true)
+        s.segmentationJudge = try saveJudge(classes: 3, named: "judge.safetensors")
+        s.lambdaSegmentation = 2
+        s.maxSteps = 4
+        let straight = try finishedRun(s, named: "straight")
+        let csv = try String(contentsOfFile: "\(straight.directory)/losses.csv", encoding: .utf8)
+        XCTAssertTrue(csv.hasPrefix("step,GAN,GAN_Feat,KLD,Seg,D_Fake,D_real\n"), csv)
+        s.maxSteps = 2
+        let splitDir = (root as NSString).appendingPathComponent("split")
+        try TrainingRun.start(s, in: splitDir, report: quiet).run(quiet: true, report: quiet)
+        let resumed = try TrainingRun.resume(splitDir, report: quiet, maxSteps: 4)
+        try resumed.run(quiet: true, report: quiet)
+        for (x, y) in zip(straight.training.generator.parameters, resumed.training.generator.parameters) { XCTAssertEqual(x.value, y.value) }
+        XCTAssertEqual(csv, try String(contentsOfFile: "\(splitDir)/losses.csv", encoding: .utf8))
+
+        s.segmentationJudge = try saveJudge(classes: 5, named: "judge5.safetensors")
+        XCTAssertThrowsError(try TrainingRun.start(s, in: (root as NSString).appendingPathComponent("bad"), report: quiet)) {
+            XCTAssertTrue("\($0)".contains("judge5.safetensors") && "\($0)".contains("5 classes"), "\($0)")
+        }
+    }
+
     /// With --ema-decay the painting model is the averaged weights; the average survives a resume exactly,
     /// and a run can start averaging when it is resumed.
     func testWeightAverageIsThePaintingModelAndResumesExactly() throws {
