@@ -3,9 +3,13 @@
 /// A GAN generator's weights oscillate around what the generator and discriminator chase; their average
 /// draws steadier, cleaner pictures than any single step, which is why it is the model one ships.
 ///
-/// Buffers are averaged the same way, so the BN running statistics and spectral-norm vectors stay consistent
-/// with the averaged weights (copying the live ones would pair them with weights they were not measured on);
-/// integer buffers (`num_batches_tracked`) are copied. The average's state has the network's own names, so
+/// Buffers are averaged the same way, so the BN running statistics stay consistent with the averaged weights
+/// (copying the live ones would pair them with weights they were not measured on); integer buffers
+/// (`num_batches_tracked`) are copied. Spectral-norm vectors are averaged too, but an average of unit vectors
+/// is no unit vector: when a layer's top singular direction turns during training, the averaged u shrinks
+/// (run "semantic" saw |u| = 0.35), σ = uᵀWv comes out far too small and the layer's weight far too large.
+/// So the averaged state re-estimates u and v by power iteration on the averaged weight
+/// (`settleSpectralVectors`) before anyone uses it. The average's state has the network's own names, so
 /// it is saved and loaded as one more checkpoint part.
 public final class WeightAverage: Module {
     public let decay: Float
@@ -44,10 +48,34 @@ public final class WeightAverage: Module {
         for ((_, entry), average) in zip(sources, averages) { average.value = entry.tensor }
     }
 
+    /// Power iterations per spectral-norm layer when the average is put in the network: from the averaged
+    /// u, which is close to the answer, 20 bring σ to float precision for this project's layers.
+    static let spectralIterations = 20
+
+    /// Every `weight_orig` / `weight_u` / `weight_v` triple of the network: u and v become the top singular
+    /// vectors of the weight now in it, by power iteration from the current u and v.
+    private func settleSpectralVectors() {
+        let entries = Dictionary(sources.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })
+        for (name, entry) in sources where name.hasSuffix("weight_orig") {
+            let prefix = name.dropLast("weight_orig".count)
+            guard let uEntry = entries[prefix + "weight_u"], let vEntry = entries[prefix + "weight_v"],
+                  case .buffer(let u) = uEntry, case .buffer(let v) = vEntry else { continue }
+            let weight = entry.tensor
+            var uValue = u.value, vValue = v.value
+            uValue.data = SpectralNorm.normalized(uValue.data)
+            for _ in 0..<Self.spectralIterations {
+                _ = SpectralNorm.weight(weight, u: &uValue, v: &vValue, training: true)
+            }
+            u.value = uValue
+            v.value = vValue
+        }
+    }
+
     /// Runs `body` with the averaged state in the network, then puts the live state back exactly.
     public func withAveragedState<T>(_ body: () throws -> T) rethrows -> T {
         let live = sources.map { $0.1.tensor }
         for ((_, entry), average) in zip(sources, averages) { entry.assign(average.value) }
+        settleSpectralVectors()
         defer { for ((_, entry), value) in zip(sources, live) { entry.assign(value) } }
         return try body()
     }
