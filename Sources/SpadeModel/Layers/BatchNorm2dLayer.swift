@@ -15,7 +15,8 @@ public final class BatchNorm2dLayer: Module {
     /// are, and its backward is that of the eval-mode affine map (a fixed network that gradients pass
     /// through, as PyTorch's `eval()` with `requires_grad` inputs). Its own gradients are not accumulated.
     public var frozen = false
-    private var frozenScale: Tensor?
+    /// The last forward was a frozen training forward, so `backward` is the eval map's.
+    private var frozenForward = false
 
     /// Starts as PyTorch does: weight 1, bias 0, running mean 0, running variance 1.
     public init(_ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
@@ -39,7 +40,7 @@ public final class BatchNorm2dLayer: Module {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         guard training, !frozen else {
             cache = nil
-            frozenScale = training ? frozenInputScale() : nil
+            frozenForward = training
             return BatchNorm.evalForward(x, runningMean: runningMean.value, runningVar: runningVar.value,
                                          weight: weight.value, bias: bias.value, eps: eps)
         }
@@ -53,7 +54,7 @@ public final class BatchNorm2dLayer: Module {
 
     /// Backward of the last training forward: accumulates weight and bias gradients, returns the input gradient.
     public func backward(_ gy: Tensor) -> Tensor {
-        if let frozenScale { return Self.scaleChannels(gy, by: frozenScale) }
+        if frozenForward { return BatchNorm.evalBackward(gy, runningVar: runningVar.value, weight: weight.value, eps: eps) }
         guard let cache else { preconditionFailure("BatchNorm2dLayer.backward without a training forward") }
         var gw: Tensor? = weight.grad, gb: Tensor? = bias.grad
         let gx = BatchNorm.trainBackward(gy, cache: cache, weight: weight.value, weightGrad: &gw, biasGrad: &gb)
@@ -64,23 +65,6 @@ public final class BatchNorm2dLayer: Module {
 
     public func releaseCache() {
         cache = nil
-        frozenScale = nil
-    }
-
-    /// ∂y/∂x of the eval-mode map, per channel: weight / √(running_var + eps).
-    private func frozenInputScale() -> Tensor {
-        var scale = Tensor(shape: [channels])
-        for c in 0..<channels { scale.data[c] = weight.value.data[c] / (runningVar.value.data[c] + eps).squareRoot() }
-        return scale
-    }
-
-    private static func scaleChannels(_ g: Tensor, by scale: Tensor) -> Tensor {
-        let (n, c, h, w) = g.nchw("frozen batch norm backward")
-        var out = g
-        let hw = h * w
-        out.withMutablePointer { p in
-            for s in 0..<n { for ch in 0..<c { let k = scale.data[ch]; let base = (s * c + ch) * hw; for i in 0..<hw { p[base + i] *= k } } }
-        }
-        return out
+        frozenForward = false
     }
 }

@@ -14,23 +14,25 @@ public enum SpectralNorm {
         precondition(u.count == rows && v.count == cols,
                      "spectral norm: u \(u.shape), v \(v.shape) do not fit weight \(weightOrig.shape)")
         let w = weightOrig.data
-        if training {
-            // v ← normalize(Wᵀu); u ← normalize(W v)
-            var wtu = [Float](repeating: 0, count: cols)
-            for r in 0..<rows {
-                let ur = u.data[r]
-                w.withUnsafeBufferPointer { wp in
-                    let row = wp.baseAddress! + r * cols
-                    for c in 0..<cols { wtu[c] += row[c] * ur }
-                }
-            }
-            v.data = normalized(wtu)
-            u.data = normalized(matVec(w, rows: rows, cols: cols, v.data))
-        }
+        if training { powerIteration(w, rows: rows, cols: cols, u: &u, v: &v) }
         let wv = matVec(w, rows: rows, cols: cols, v.data)
         var sigma: Float = 0
         for r in 0..<rows { sigma += u.data[r] * wv[r] }
         return (weightOrig * (1 / sigma), sigma)
+    }
+
+    /// One power iteration on the [rows, cols] matrix `w`: v ← normalize(Wᵀu); u ← normalize(W v).
+    public static func powerIteration(_ w: [Float], rows: Int, cols: Int, u: inout Tensor, v: inout Tensor) {
+        var wtu = [Float](repeating: 0, count: cols)
+        for r in 0..<rows {
+            let ur = u.data[r]
+            w.withUnsafeBufferPointer { wp in
+                let row = wp.baseAddress! + r * cols
+                for c in 0..<cols { wtu[c] += row[c] * ur }
+            }
+        }
+        v.data = normalized(wtu)
+        u.data = normalized(matVec(w, rows: rows, cols: cols, v.data))
     }
 
     /// Gradient with respect to `weight_orig` given the gradient of the effective weight:

@@ -15,6 +15,8 @@ public final class WeightAverage: Module {
     public let decay: Float
     private let sources: [(String, StateEntry)]
     private let averages: [Buffer]
+    /// The network's spectral-norm layers: `weight_orig` and its `weight_u`, `weight_v` buffers.
+    private let spectralLayers: [(weight: StateEntry, u: Buffer, v: Buffer)]
 
     /// Starts the average at the network's current state.
     public init(of module: Module, decay: Float) {
@@ -24,6 +26,13 @@ public final class WeightAverage: Module {
         averages = sources.map { _, entry in
             if case .buffer(let b) = entry { return Buffer(b.value, isInteger: b.isInteger) }
             return Buffer(entry.tensor)
+        }
+        let byName = Dictionary(uniqueKeysWithValues: sources)
+        spectralLayers = sources.compactMap { name, entry in
+            guard name.hasSuffix("weight_orig") else { return nil }
+            let prefix = name.dropLast("weight_orig".count)
+            guard case .buffer(let u)? = byName[prefix + "weight_u"], case .buffer(let v)? = byName[prefix + "weight_v"] else { return nil }
+            return (entry, u, v)
         }
     }
 
@@ -52,19 +61,16 @@ public final class WeightAverage: Module {
     /// u, which is close to the answer, 20 bring σ to float precision for this project's layers.
     static let spectralIterations = 20
 
-    /// Every `weight_orig` / `weight_u` / `weight_v` triple of the network: u and v become the top singular
-    /// vectors of the weight now in it, by power iteration from the current u and v.
+    /// Every spectral-norm layer's u and v become the top singular vectors of the weight now in it, by power
+    /// iteration from the current u and v.
     private func settleSpectralVectors() {
-        let entries = Dictionary(sources.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })
-        for (name, entry) in sources where name.hasSuffix("weight_orig") {
-            let prefix = name.dropLast("weight_orig".count)
-            guard let uEntry = entries[prefix + "weight_u"], let vEntry = entries[prefix + "weight_v"],
-                  case .buffer(let u) = uEntry, case .buffer(let v) = vEntry else { continue }
-            let weight = entry.tensor
+        for (weight, u, v) in spectralLayers {
+            let w = weight.tensor
+            let rows = w.shape[0], cols = w.count / max(rows, 1)
             var uValue = u.value, vValue = v.value
             uValue.data = SpectralNorm.normalized(uValue.data)
             for _ in 0..<Self.spectralIterations {
-                _ = SpectralNorm.weight(weight, u: &uValue, v: &vValue, training: true)
+                SpectralNorm.powerIteration(w.data, rows: rows, cols: cols, u: &uValue, v: &vValue)
             }
             u.value = uValue
             v.value = vValue

@@ -104,7 +104,7 @@ public final class TrainingRun {
         var initRNG = RandomGenerator(seed: settings.seed)
         let vgg: VGG19? = try settings.vggWeights.map { try VGG19(contentsOf: $0) }
         let generator = try SPADEGenerator(config: settings.model, rng: &initRNG, initialize: checkpoint == nil)
-        let segmentation = try Self.segmentationLoss(settings)
+        let segmentation = try Self.segmentationLoss(settings, palette: palette)
         training = SPADETraining(generator: generator, options: settings.trainingOptions, vgg: vgg,
                                  segmentation: segmentation, rng: &initRNG,
                                  notice: { report("note: \($0)") })
@@ -140,12 +140,11 @@ public final class TrainingRun {
     }
 
     /// The semantic term the settings ask for, its judge loaded and checked against the model.
-    static func segmentationLoss(_ settings: TrainingSettings) throws -> SegmentationLoss? {
+    static func segmentationLoss(_ settings: TrainingSettings, palette: Palette?) throws -> SegmentationLoss? {
         guard let path = settings.segmentationJudge, let lambda = settings.lambdaSegmentation, lambda > 0 else { return nil }
         let loaded = try SegmenterCheckpoint.load(path: path)
-        if let judgePalette = loaded.palette, let palette = settings.palette,
-           let runPalette = try? Palette.load(named: palette), runPalette.name != judgePalette {
-            throw TrainingError("\(path): this segmenter labels the palette '\(judgePalette)', the run uses '\(runPalette.name)'")
+        if let judgePalette = loaded.palette, let palette, palette.name != judgePalette {
+            throw TrainingError("\(path): this segmenter labels the palette '\(judgePalette)', the run uses '\(palette.name)'")
         }
         let judge = loaded.segmenter
         do {
